@@ -1,0 +1,25 @@
+"""greenlang-runtime: probes, metrics and graceful shutdown for platform agents."""
+
+from __future__ import annotations
+
+from greenlang_runtime.config import Identity, Settings
+from greenlang_runtime.exceptions import (
+    CapabilityError,
+    ConfigError,
+    GreenlangRuntimeError,
+    TargetError,
+)
+from greenlang_runtime.runtime import AgentRuntime
+
+__all__ = [
+    "AgentRuntime",
+    "CapabilityError",
+    "ConfigError",
+    "GreenlangRuntimeError",
+    "Identity",
+    "Settings",
+    "TargetError",
+    "__version__",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,150 @@
+"""Startup and shutdown: the author's hooks, the wrapped app's lifespan, the watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+
+from greenlang_runtime._http import Message, Receive, Scope, Send
+from greenlang_runtime.health import Lifecycle, Phase
+
+__all__ = ["Hook", "Lifespan"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+Hook = Callable[[], Any]
+ASGIApp = Callable[[Scope, Receive, Send], Any]
+
+
+async def call_hook(hook: Hook) -> None:
+    """Await an async hook; run a sync one in a worker thread, off the event loop."""
+    if inspect.iscoroutinefunction(hook):
+        await hook()
+    else:
+        await anyio.to_thread.run_sync(hook)
+
+
+def hook_name(hook: Hook) -> str:
+    """How logs and probe bodies name a hook."""
+    return getattr(hook, "__qualname__", None) or repr(hook)
+
+
+class Lifespan:
+    """Runs the agent's startup and shutdown around the server's.
+
+    ``on_startup`` hooks run in the background once the listener is open, so
+    the startup probe can answer 503 while they run. Shutdown runs the
+    ``on_shutdown`` hooks, bounded by ``hooks_timeout``, then the wrapped
+    app's own lifespan shutdown.
+
+    Args:
+        lifecycle: the state the probes report.
+        startup_hooks: run in order; the first to raise fails the startup.
+        shutdown_hooks: run in order; errors are logged and the next runs.
+        hooks_timeout: seconds all shutdown hooks together may take.
+        app: an ASGI app whose lifespan events are forwarded, if any.
+    """
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        startup_hooks: list[Hook],
+        shutdown_hooks: list[Hook],
+        hooks_timeout: float,
+        app: ASGIApp | None = None,
+    ) -> None:
+        self.lifecycle = lifecycle
+        self.startup_hooks = startup_hooks
+        self.shutdown_hooks = shutdown_hooks
+        self.hooks_timeout = hooks_timeout
+        self.app = app
+        self.on_startup_failure: Callable[[], None] | None = None
+        self._hooks_task: asyncio.Task[None] | None = None
+        self._app_task: asyncio.Task[Any] | None = None
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def startup(self, scope: Scope) -> None:
+        """Start the wrapped app, the watchdog and (in the background) the hooks."""
+        if self.app is not None:
+            await self._app_event(scope, "startup")
+        loop = asyncio.get_running_loop()
+        self.lifecycle.watchdog.start(loop)
+        self._hooks_task = loop.create_task(self._run_startup_hooks())
+
+    async def wait_started(self) -> None:
+        """Return once the startup hooks have finished (or failed)."""
+        if self._hooks_task is not None:
+            await asyncio.shield(self._hooks_task)
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks, then the wrapped app's shutdown; stop the watchdog."""
+        if self._hooks_task is not None and not self._hooks_task.done():
+            self._hooks_task.cancel()
+        try:
+            await asyncio.wait_for(self._run_shutdown_hooks(), self.hooks_timeout)
+        except TimeoutError:
+            logger.error(
+                "on_shutdown hooks did not finish within GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS=%g; "
+                "continuing the shutdown",
+                self.hooks_timeout,
+            )
+        try:
+            if self._app_task is not None:
+                await self._app_event({}, "shutdown")
+        finally:
+            self.lifecycle.watchdog.stop()
+
+    async def _run_startup_hooks(self) -> None:
+        for hook in self.startup_hooks:
+            try:
+                await call_hook(hook)
+            except Exception as error:
+                logger.exception("on_startup hook %s failed", hook_name(hook))
+                self.lifecycle.startup_error = (
+                    f"on_startup hook {hook_name(hook)} raised {type(error).__name__}"
+                )
+                self.lifecycle.phase = Phase.STARTUP_FAILED
+                if self.on_startup_failure is not None:
+                    self.on_startup_failure()
+                return
+        if self.lifecycle.phase is Phase.STARTING:
+            self.lifecycle.phase = Phase.SERVING
+            logger.info("Startup complete: %d on_startup hook(s) ran", len(self.startup_hooks))
+
+    async def _run_shutdown_hooks(self) -> None:
+        for hook in self.shutdown_hooks:
+            try:
+                await call_hook(hook)
+            except Exception:
+                logger.exception("on_shutdown hook %s failed", hook_name(hook))
+
+    async def _app_event(self, scope: Scope, event: str) -> None:
+        """Send lifespan ``event`` to the wrapped app and wait for its answer."""
+        assert self.app is not None
+        if event == "startup":
+            self._app_task = asyncio.get_running_loop().create_task(
+                self.app(scope, self._to_app.get, self._from_app.put)
+            )
+        assert self._app_task is not None
+        await self._to_app.put({"type": f"lifespan.{event}"})
+        answer = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait({answer, self._app_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not answer.done():
+            answer.cancel()
+            # The app returned or raised without answering: it has no lifespan.
+            if not self._app_task.cancelled() and self._app_task.exception() is not None:
+                logger.debug("the wrapped app does not support lifespan events")
+            self._app_task = None
+            return
+        message = answer.result()
+        if message["type"] == f"lifespan.{event}.failed":
+            raise RuntimeError(message.get("message") or f"the wrapped app's {event} failed")
+        if event == "shutdown":
+            await self._app_task
+            self._app_task = None

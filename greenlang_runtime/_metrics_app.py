@@ -1,0 +1,26 @@
+"""The metrics listener's app: ``GET /metrics`` and nothing else."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, make_asgi_app
+
+from greenlang_runtime._http import Receive, Scope, Send, error_response
+from greenlang_runtime.asgi import ASGIApp
+from greenlang_runtime.config import METRICS_PATH
+
+__all__ = ["make_metrics_app"]
+
+
+def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
+    """An ASGI app serving ``registry`` at ``/metrics`` in the Prometheus text format."""
+    exposition = make_asgi_app(registry)
+
+    async def metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] != METRICS_PATH:
+            await error_response(send, 404, "not_found", f"Metrics are served at {METRICS_PATH}.")
+            return
+        await exposition(scope, receive, send)
+
+    return metrics_app

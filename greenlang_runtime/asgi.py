@@ -1,0 +1,289 @@
+"""The agent's HTTP surface as one plain ASGI app.
+
+Probes and capabilities are dispatched by exact path before anything else,
+so they answer from memory and never queue behind the author's routes. Any
+other path goes to the author's own app (Starlette, FastAPI, any ASGI app)
+through a metrics wrapper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import anyio.to_thread
+
+from greenlang_runtime._http import (
+    BodyTooLarge,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    encode,
+    error_response,
+    header,
+    json_response,
+    read_body,
+)
+from greenlang_runtime._lifespan import Lifespan
+from greenlang_runtime.capabilities import Capability
+from greenlang_runtime.config import (
+    CAPABILITIES_PATH,
+    LIVE_PATH,
+    READY_PATH,
+    STARTUP_PATH,
+    Settings,
+)
+from greenlang_runtime.health import Lifecycle, ProbeResult
+from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+
+__all__ = ["RuntimeApp"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+_CAPABILITY_PREFIX = CAPABILITIES_PATH + "/"
+_CLOSE = (b"connection", b"close")
+_JSON_TYPES = (b"application/json",)
+
+
+class RuntimeApp:
+    """Routes probes, capabilities and everything else.
+
+    Args:
+        capabilities: the runtime's registry of capabilities (read live).
+        lifecycle: what the probes report.
+        lifespan: runs on the ASGI lifespan events.
+        settings: body limit and the like.
+        metrics: where the author's own routes are recorded.
+        app: the author's ASGI app for every other path, if any.
+    """
+
+    def __init__(
+        self,
+        capabilities: Mapping[str, Capability],
+        lifecycle: Lifecycle,
+        lifespan: Lifespan,
+        settings: Settings,
+        metrics: AgentMetrics,
+        app: ASGIApp | None = None,
+    ) -> None:
+        self.capabilities = capabilities
+        self.lifecycle = lifecycle
+        self.lifespan = lifespan
+        self.settings = settings
+        self.metrics = metrics
+        self.app = app
+        self._routes: dict[str, CallRecorder] = {}
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._probes: dict[str, Callable[[], ProbeResult]] = {
+            LIVE_PATH: lifecycle.live,
+            READY_PATH: lifecycle.ready,
+            STARTUP_PATH: lifecycle.startup,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if self.lifecycle.draining:
+                send = _closing(send)
+            path = scope["path"]
+            probe = self._probes.get(path)
+            if probe is not None:
+                await self._probe(scope, send, probe)
+            elif path.startswith(_CAPABILITY_PREFIX):
+                await self._call(scope, receive, send, path[len(_CAPABILITY_PREFIX) :])
+            elif path == CAPABILITIES_PATH:
+                await self._list(scope, send)
+            elif self.app is not None:
+                await self._forward(scope, receive, send)
+            else:
+                await error_response(send, 404, "not_found", f"No route for {path!r}.")
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif self.app is not None:
+            await self.app(scope, receive, send)
+
+    def abort_calls(self) -> None:
+        """Past the drain deadline: answer 503 to every capability call still running."""
+        for task in list(self._calls):
+            task.cancel("drain deadline")
+
+    async def _probe(self, scope: Scope, send: Send, probe: Callable[[], ProbeResult]) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await _method_not_allowed(send, b"GET, HEAD")
+            return
+        status, body = probe()
+        await json_response(send, status, encode(body))
+
+    async def _list(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await _method_not_allowed(send, b"GET, HEAD")
+            return
+        listing = [
+            {"name": c.name, "description": c.description} for c in self.capabilities.values()
+        ]
+        await json_response(send, 200, encode({"capabilities": listing}))
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        capability = self.capabilities.get(name)
+        if capability is None:
+            await error_response(send, 404, "not_found", f"No capability named {name!r}.")
+            return
+        if scope["method"] != "POST":
+            await _method_not_allowed(send, b"POST")
+            return
+        if self.lifecycle.stopping:
+            await _shutting_down(send)
+            return
+        content_type = header(scope, b"content-type")
+        if content_type is not None and not _is_json(content_type):
+            await error_response(
+                send,
+                415,
+                "unsupported_media_type",
+                f"Content-Type {content_type.decode('latin-1')!r} is not JSON; "
+                "send the payload as application/json.",
+            )
+            return
+        limit = self.settings.max_body_bytes
+        try:
+            body = await read_body(scope, receive, limit)
+        except BodyTooLarge:
+            await error_response(
+                send,
+                413,
+                "payload_too_large",
+                f"The request body is larger than {limit} bytes (GL_MAX_BODY_BYTES).",
+                [_CLOSE],
+            )
+            return
+        try:
+            payload = json.loads(body)
+        except ValueError as error:
+            await error_response(
+                send, 400, "invalid_json", f"The request body is not JSON: {error}."
+            )
+            return
+
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls.add(task)
+        try:
+            if capability.is_async:
+                result = await capability.function(payload)
+            else:
+                result = await anyio.to_thread.run_sync(
+                    capability.function, payload, abandon_on_cancel=True
+                )
+        except asyncio.CancelledError:
+            if not self.lifecycle.stopping:
+                raise
+            task.uncancel()
+            await _shutting_down(send)
+            return
+        except Exception as error:
+            logger.exception("capability %r raised %s", name, type(error).__name__)
+            await error_response(
+                send,
+                500,
+                "capability_error",
+                f"The capability {name!r} raised {type(error).__name__}.",
+            )
+            return
+        finally:
+            self._calls.discard(task)
+        try:
+            encoded = encode(result)
+        except (TypeError, ValueError) as error:
+            logger.error("capability %r returned a value JSON cannot hold: %s", name, error)
+            await error_response(
+                send,
+                500,
+                "invalid_result",
+                f"The capability {name!r} returned a {type(result).__name__} that is not JSON.",
+            )
+            return
+        await json_response(send, 200, encoded)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the author's app, recording the request under its route's path."""
+        assert self.app is not None
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = self.metrics.start()
+        try:
+            await self.app(scope, receive, send_status)
+        except BaseException as error:
+            self._route_recorder(scope).finish(started, error)
+            raise
+        self._route_recorder(scope).finish_status(started, status)
+
+    def _route_recorder(self, scope: Scope) -> CallRecorder:
+        # Starlette and FastAPI leave the matched route in the scope; its path
+        # template ("/items/{id}") is a bounded label, the raw path is not.
+        route = scope.get("route")
+        label = getattr(route, "path", None) or OTHER
+        recorder = self._routes.get(label)
+        if recorder is None:
+            recorder = self._routes[label] = self.metrics.recorder(label, route=True)
+        return recorder
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        try:
+            await self.lifespan.startup(scope)
+        except Exception as error:
+            logger.exception("startup failed")
+            await send({"type": "lifespan.startup.failed", "message": str(error)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        try:
+            await self.lifespan.shutdown()
+        except Exception as error:
+            logger.exception("shutdown failed")
+            await send({"type": "lifespan.shutdown.failed", "message": str(error)})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def _is_json(content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type in _JSON_TYPES or media_type.endswith(b"+json")
+
+
+def _closing(send: Send) -> Send:
+    """While draining, ask every client to reconnect (to a pod that is not leaving)."""
+
+    async def send_closing(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), _CLOSE]
+        await send(message)
+
+    return send_closing
+
+
+async def _method_not_allowed(send: Send, allow: bytes) -> None:
+    await error_response(
+        send, 405, "method_not_allowed", "Method not allowed here.", [(b"allow", allow)]
+    )
+
+
+async def _shutting_down(send: Send) -> None:
+    await error_response(
+        send,
+        503,
+        "shutting_down",
+        "The agent is shutting down and past its drain deadline; retry on another replica.",
+        [_CLOSE],
+    )

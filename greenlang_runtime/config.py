@@ -1,0 +1,280 @@
+"""Identity and settings, built once from the environment and validated there.
+
+The defaults here are the single source for everything that must agree
+between the runtime and the manifests rendered for it: ports, probe paths,
+drain and pre-stop seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TypeVar
+
+from greenlang_runtime.exceptions import ConfigError
+
+__all__ = [
+    "CAPABILITIES_PATH",
+    "ENVIRONMENTS",
+    "LIVE_PATH",
+    "METRICS_PATH",
+    "READY_PATH",
+    "STARTUP_PATH",
+    "Identity",
+    "Settings",
+]
+
+LIVE_PATH = "/health/live"
+READY_PATH = "/health/ready"
+STARTUP_PATH = "/health/startup"
+CAPABILITIES_PATH = "/v1/capabilities"
+METRICS_PATH = "/metrics"
+
+ENVIRONMENTS = ("development", "staging", "production")
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# A Kubernetes label value: the identity also becomes pod labels.
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+_T = TypeVar("_T")
+
+
+def _dns_label(name: str, value: str) -> str:
+    if not _DNS_LABEL.fullmatch(value):
+        raise ConfigError(
+            name,
+            value,
+            "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
+            "and '-', starting and ending with a letter or digit",
+        )
+    return value
+
+
+def _label_value(name: str, value: str) -> str:
+    if not value or not _LABEL_VALUE.fullmatch(value):
+        raise ConfigError(
+            name,
+            value,
+            "it must be a Kubernetes label value: 1 to 63 letters, digits, "
+            "'-', '_' or '.', starting and ending with a letter or digit",
+        )
+    return value
+
+
+def _environment(name: str, value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ConfigError(name, value, f"it must be one of {', '.join(ENVIRONMENTS)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who this agent is: the values of the ``agent_id, version, tenant_id`` labels.
+
+    Args:
+        agent_id: DNS-1123 label naming the agent (``AGENT_ID``).
+        version: the agent's release (``AGENT_VERSION``).
+        tenant_id: DNS-1123 label naming the tenant (``TENANT_ID``).
+        environment: development, staging or production (``ENVIRONMENT``).
+        lifecycle_state: the agent's lifecycle label (``AGENT_LIFECYCLE_STATE``).
+    """
+
+    agent_id: str = "agent"
+    version: str = "0.0.0"
+    tenant_id: str = "default"
+    environment: str = "development"
+    lifecycle_state: str = "active"
+
+    def __post_init__(self) -> None:
+        _dns_label("agent_id", self.agent_id)
+        _label_value("version", self.version)
+        _dns_label("tenant_id", self.tenant_id)
+        _environment("environment", self.environment)
+        _label_value("lifecycle_state", self.lifecycle_state)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: str | None
+    ) -> Identity:
+        """Build the identity from the environment; non-``None`` overrides win.
+
+        Errors name the environment variable the bad value came from.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        for field, variable, check in _IDENTITY_SOURCES:
+            override = overrides.pop(field, None)
+            if override is not None:
+                values[field] = check(field, override)
+            elif variable in env:
+                values[field] = check(variable, env[variable])
+        if overrides:
+            raise TypeError(f"unknown identity field(s): {', '.join(sorted(overrides))}")
+        return cls(**values)
+
+    @property
+    def labels(self) -> tuple[str, str, str]:
+        """The values of the labels every ``agent_*`` series carries."""
+        return (self.agent_id, self.version, self.tenant_id)
+
+
+_IDENTITY_SOURCES: tuple[tuple[str, str, Callable[[str, str], str]], ...] = (
+    ("agent_id", "AGENT_ID", _dns_label),
+    ("version", "AGENT_VERSION", _label_value),
+    ("tenant_id", "TENANT_ID", _dns_label),
+    ("environment", "ENVIRONMENT", _environment),
+    ("lifecycle_state", "AGENT_LIFECYCLE_STATE", _label_value),
+)
+
+
+def _port(name: str, raw: str) -> int:
+    value = _integer(name, raw)
+    if not 1 <= value <= 65535:
+        raise ConfigError(name, raw, "a port must be between 1 and 65535")
+    return value
+
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, raw, "it must be a whole number") from None
+
+
+def _positive_integer(name: str, raw: str) -> int:
+    value = _integer(name, raw)
+    if value < 1:
+        raise ConfigError(name, raw, "it must be at least 1")
+    return value
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(name, raw, "it must be a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(name, raw, "it must be a finite, non-negative number of seconds")
+    return value
+
+
+def _positive_seconds(name: str, raw: str) -> float:
+    value = _seconds(name, raw)
+    if value == 0:
+        raise ConfigError(name, raw, "it must be more than 0 seconds")
+    return value
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ConfigError(name, raw, "it must be a host name or IP address")
+    return value
+
+
+def _log_level(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in _LOG_LEVELS:
+        raise ConfigError(name, raw, f"it must be one of {', '.join(_LOG_LEVELS)}")
+    return value
+
+
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, raw, "it must be true or false")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The runtime's own knobs; each field is read from ``GL_<FIELD>``.
+
+    Args:
+        http_host: address both listeners bind (``GL_HTTP_HOST``).
+        http_port: probes, capabilities and the author's routes.
+        metrics_port: ``GET /metrics``.
+        max_body_bytes: largest request body a capability accepts.
+        prestop_delay_seconds: after SIGTERM, how long requests keep being
+            served while the endpoint removal propagates.
+        drain_timeout_seconds: how long in-flight requests may then take.
+        shutdown_hooks_timeout_seconds: bound on the ``on_shutdown`` hooks.
+        check_timeout_seconds: default timeout of a dependency check.
+        check_interval_seconds: default refresh interval of a dependency check.
+        loop_stall_seconds: an event loop stalled this long fails liveness.
+        log_level: level of the runtime's and the server's logs.
+        access_log: whether every request is logged.
+    """
+
+    http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
+    http_port: int = 8000
+    metrics_port: int = 9090
+    max_body_bytes: int = 10 * 1024 * 1024
+    prestop_delay_seconds: float = 5.0
+    drain_timeout_seconds: float = 20.0
+    shutdown_hooks_timeout_seconds: float = 3.0
+    check_timeout_seconds: float = 2.0
+    check_interval_seconds: float = 5.0
+    loop_stall_seconds: float = 10.0
+    log_level: str = "info"
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.http_port == self.metrics_port:
+            raise ConfigError(
+                "GL_METRICS_PORT",
+                str(self.metrics_port),
+                f"it must differ from GL_HTTP_PORT ({self.http_port})",
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``GL_*`` knob that is set; the rest keep their defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            variable = env_name(field.name)
+            if variable in env:
+                values[field.name] = _PARSERS[field.name](variable, env[variable])
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def termination_grace_seconds(self) -> float:
+        """Pre-stop delay, drain and hooks: what the pod's grace period must cover."""
+        return (
+            self.prestop_delay_seconds
+            + self.drain_timeout_seconds
+            + self.shutdown_hooks_timeout_seconds
+        )
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a :class:`Settings` field."""
+    return "GL_" + field.upper()
+
+
+def parse_setting(field: str, raw: str, name: str | None = None) -> object:
+    """Parse one setting the way the environment would, naming ``name`` on error."""
+    return _PARSERS[field](name or env_name(field), raw)
+
+
+_PARSERS: dict[str, Callable[[str, str], object]] = {
+    "http_host": _host,
+    "http_port": _port,
+    "metrics_port": _port,
+    "max_body_bytes": _positive_integer,
+    "prestop_delay_seconds": _seconds,
+    "drain_timeout_seconds": _seconds,
+    "shutdown_hooks_timeout_seconds": _seconds,
+    "check_timeout_seconds": _positive_seconds,
+    "check_interval_seconds": _positive_seconds,
+    "loop_stall_seconds": _positive_seconds,
+    "log_level": _log_level,
+    "access_log": _boolean,
+}

@@ -1,0 +1,219 @@
+"""``AgentRuntime``: what an agent author declares capabilities and hooks on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.registry import Collector
+
+from greenlang_runtime._lifespan import Hook, Lifespan
+from greenlang_runtime._metrics_app import make_metrics_app
+from greenlang_runtime.asgi import ASGIApp, RuntimeApp
+from greenlang_runtime.capabilities import (
+    Capability,
+    check_max_concurrency,
+    check_name,
+    describe,
+    wrap_capability,
+)
+from greenlang_runtime.config import Identity, Settings
+from greenlang_runtime.exceptions import CapabilityError
+from greenlang_runtime.health import Lifecycle
+from greenlang_runtime.metrics import AgentMetrics
+
+__all__ = ["AgentRuntime"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_H = TypeVar("_H", bound=Hook)
+
+
+class _GlobalMetrics(Collector):
+    """Forwards prometheus_client's default registry, so the author's own metrics show too."""
+
+    def collect(self) -> Any:
+        return REGISTRY.collect()
+
+    def describe(self) -> Any:
+        return ()
+
+
+class AgentRuntime:
+    """One agent: its identity, capabilities, hooks, metrics and HTTP surface.
+
+    Identity comes from the keyword arguments, else from ``AGENT_ID``,
+    ``AGENT_VERSION``, ``TENANT_ID``, ``ENVIRONMENT`` and
+    ``AGENT_LIFECYCLE_STATE``; the runtime's own settings from ``GL_*``.
+    Invalid values raise :class:`~greenlang_runtime.ConfigError` here, naming
+    the variable.
+
+    Args:
+        app: an existing ASGI app (Starlette, FastAPI, ...) to serve behind the
+            probes and metrics; its routes are left as they are.
+        settings: the runtime's knobs; default: read from the environment.
+        registry: where the ``agent_*`` metrics are registered. By default a
+            registry of the runtime's own, whose exposition also includes
+            prometheus_client's default registry.
+        environ: the environment to read instead of ``os.environ``.
+    """
+
+    def __init__(
+        self,
+        *,
+        agent_id: str | None = None,
+        version: str | None = None,
+        tenant_id: str | None = None,
+        environment: str | None = None,
+        lifecycle_state: str | None = None,
+        app: ASGIApp | None = None,
+        settings: Settings | None = None,
+        registry: CollectorRegistry | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.identity = Identity.from_env(
+            environ,
+            agent_id=agent_id,
+            version=version,
+            tenant_id=tenant_id,
+            environment=environment,
+            lifecycle_state=lifecycle_state,
+        )
+        self.settings = settings if settings is not None else Settings.from_env(environ)
+        if registry is None:
+            registry = CollectorRegistry(auto_describe=True)
+            registry.register(_GlobalMetrics())
+        self.registry = registry
+        self.metrics = AgentMetrics(self.identity, registry)
+        self.capabilities: dict[str, Capability] = {}
+        self.lifecycle = Lifecycle(self.settings.loop_stall_seconds)
+        self._startup_hooks: list[Hook] = []
+        self._shutdown_hooks: list[Hook] = []
+        self._lifespan = Lifespan(
+            self.lifecycle,
+            self._startup_hooks,
+            self._shutdown_hooks,
+            self.settings.shutdown_hooks_timeout_seconds,
+            app,
+        )
+        self._asgi_app = RuntimeApp(
+            self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app
+        )
+        self._metrics_app = make_metrics_app(registry)
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentRuntime(agent_id={self.identity.agent_id!r}, "
+            f"version={self.identity.version!r}, tenant_id={self.identity.tenant_id!r})"
+        )
+
+    @overload
+    def capability(self, name: _F, /) -> _F: ...
+
+    @overload
+    def capability(
+        self,
+        name: str | None = None,
+        /,
+        *,
+        description: str | None = None,
+        max_concurrency: int | None = None,
+    ) -> Callable[[_F], _F]: ...
+
+    def capability(
+        self,
+        name: str | Callable[..., Any] | None = None,
+        /,
+        *,
+        description: str | None = None,
+        max_concurrency: int | None = None,
+    ) -> Any:
+        """Declare a capability: ``@capability``, ``@capability()`` or ``@capability("name")``.
+
+        The decorated function is returned wrapped: calling it directly (from
+        a queue worker, a test) records the same metrics as an HTTP call. A
+        sync function stays sync.
+
+        Args:
+            name: the capability's name; default: the function's name.
+            description: shown by ``GET /v1/capabilities``; default: the
+                docstring's first line.
+            max_concurrency: calls allowed at once; the rest wait (counted in
+                ``agent_queue_depth``).
+        """
+        if callable(name):
+            return self._declare(name, None, description, max_concurrency)
+
+        def decorate(function: _F) -> _F:
+            return self._declare(function, name, description, max_concurrency)
+
+        return decorate
+
+    def _declare(
+        self,
+        function: _F,
+        name: str | None,
+        description: str | None,
+        max_concurrency: int | None,
+    ) -> _F:
+        name = check_name(function.__name__ if name is None else name)
+        if name in self.capabilities:
+            raise CapabilityError(f"A capability named {name!r} is already declared.")
+        check_max_concurrency(name, max_concurrency)
+        measured = wrap_capability(
+            function, self.metrics, self.metrics.recorder(name), max_concurrency
+        )
+        self.capabilities[name] = Capability(
+            name=name,
+            description=describe(function) if description is None else description,
+            function=measured,
+            is_async=asyncio.iscoroutinefunction(function),
+            max_concurrency=max_concurrency,
+        )
+        return measured  # type: ignore[return-value]
+
+    def on_startup(self, hook: _H) -> _H:
+        """Run ``hook`` once the listener is open; ``/health/startup`` is 503 until all have run."""
+        self._startup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: _H) -> _H:
+        """Run ``hook`` after the drain, before exit (bounded by the hooks timeout)."""
+        self._shutdown_hooks.append(hook)
+        return hook
+
+    @property
+    def asgi_app(self) -> RuntimeApp:
+        """The HTTP surface (probes, capabilities, the wrapped app) as an ASGI app."""
+        return self._asgi_app
+
+    @property
+    def metrics_app(self) -> ASGIApp:
+        """``GET /metrics`` as an ASGI app (served on the metrics port)."""
+        return self._metrics_app
+
+    async def wait_started(self) -> None:
+        """Return once the ``on_startup`` hooks have finished (or one has failed)."""
+        await self._lifespan.wait_started()
+
+    def run(
+        self,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        metrics_port: int | None = None,
+    ) -> None:
+        """Serve until SIGTERM or SIGINT, then drain and return.
+
+        Raises ``SystemExit`` with a non-zero status when serving fails
+        (a port in use, a failed startup).
+        """
+        from greenlang_runtime.server import run_runtime
+
+        status = run_runtime(self, host=host, port=port, metrics_port=metrics_port)
+        if status != 0:
+            raise SystemExit(status)

@@ -1,0 +1,210 @@
+"""Serving: two uvicorn listeners in one event loop, and the shutdown sequence.
+
+The server owns SIGTERM and SIGINT from the start instead of uvicorn, whose
+own handling closes the listener at once (refusing every request that
+arrives while the endpoint removal propagates) and exits 143. Here:
+
+1. readiness turns 503 at once; responses ask clients to reconnect;
+2. requests keep being served for ``prestop_delay_seconds``;
+3. the listener closes and in-flight requests finish, up to
+   ``drain_timeout_seconds``; calls still running then are answered 503;
+4. ``on_shutdown`` hooks and the app's lifespan shutdown run;
+5. the metrics listener closes last, and the process exits 0.
+
+A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from greenlang_runtime.asgi import RuntimeApp
+from greenlang_runtime.config import Settings
+from greenlang_runtime.health import Phase
+from greenlang_runtime.logs import configure_logging
+
+__all__ = ["serve"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Past the drain deadline, the time left to write the 503s before uvicorn
+# cancels what is still running.
+_ABORT_GRACE_SECONDS = 1.0
+EXIT_STARTUP_FAILED = 3
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to :func:`serve`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Shutdown:
+    """The shutdown sequence, started by the first signal (or a failed startup)."""
+
+    def __init__(
+        self, app: RuntimeApp, http: _Server, settings: Settings, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.app = app
+        self.http = http
+        self.settings = settings
+        self.loop = loop
+        self.exit_code = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def on_signal(self, signum: int) -> None:
+        if self.task is not None:
+            logger.warning("Second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(128 + signum)
+        logger.info(
+            "%s received: draining (pre-stop %gs, drain up to %gs); send it again to exit at once",
+            signal.Signals(signum).name,
+            self.settings.prestop_delay_seconds,
+            self.settings.drain_timeout_seconds,
+        )
+        self.begin(self.settings.prestop_delay_seconds)
+
+    def on_startup_failure(self) -> None:
+        # Never ready, so no endpoint to wait out: stop at once, and say so.
+        self.exit_code = 1
+        self.begin(0.0)
+
+    def begin(self, prestop_delay: float) -> None:
+        if self.task is None:
+            self.task = self.loop.create_task(self._run(prestop_delay))
+
+    async def _run(self, prestop_delay: float) -> None:
+        lifecycle = self.app.lifecycle
+        if lifecycle.phase is not Phase.STARTUP_FAILED:
+            lifecycle.phase = Phase.DRAINING
+        await asyncio.sleep(prestop_delay)
+        self.http.should_exit = True
+        await asyncio.sleep(self.settings.drain_timeout_seconds)
+        lifecycle.phase = Phase.STOPPING
+        self.app.abort_calls()
+
+
+def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=port,
+        log_config=None,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        server_header=False,
+        **options,
+    )
+
+
+async def serve(app: RuntimeApp, metrics_app: Any, settings: Settings) -> int:
+    """Serve ``app`` and ``metrics_app`` until a signal; return the exit status."""
+    loop = asyncio.get_running_loop()
+    http = _Server(
+        _config(
+            app,
+            settings,
+            settings.http_port,
+            lifespan="on",
+            timeout_graceful_shutdown=settings.drain_timeout_seconds + _ABORT_GRACE_SECONDS,
+        )
+    )
+    metrics = _Server(_config(metrics_app, settings, settings.metrics_port, lifespan="off"))
+    shutdown = _Shutdown(app, http, settings, loop)
+    app.lifespan.on_startup_failure = shutdown.on_startup_failure
+    restore = _own_signals(loop, shutdown.on_signal)
+    try:
+        metrics_task = loop.create_task(metrics.serve())
+        # uvicorn offers no event for "listening"; poll its flag.
+        while not metrics.started and not metrics_task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if metrics_task.done():
+            return _exit_status(metrics_task)
+        status = await _exit_status_of(http.serve())
+        if status != 0:
+            return status
+        return shutdown.exit_code
+    finally:
+        if shutdown.task is not None:
+            shutdown.task.cancel()
+        metrics.should_exit = True
+        with contextlib.suppress(BaseException):
+            await metrics_task
+        restore()
+
+
+async def _exit_status_of(serving: Any) -> int:
+    try:
+        await serving
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
+    return 0
+
+
+def _exit_status(task: asyncio.Task[Any]) -> int:
+    error = task.exception()
+    if isinstance(error, SystemExit):
+        return error.code if isinstance(error.code, int) else 1
+    if error is not None:
+        raise error
+    return 0
+
+
+def _own_signals(
+    loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]
+) -> Callable[[], None]:
+    """Route SIGTERM and SIGINT to ``handler``; return a function that undoes it."""
+    if threading.current_thread() is not threading.main_thread():
+        logger.warning("not in the main thread: SIGTERM and SIGINT are left as they are")
+        return lambda: None
+    for signum in _SIGNALS:
+        loop.add_signal_handler(signum, handler, signum)
+
+    def restore() -> None:
+        for signum in _SIGNALS:
+            loop.remove_signal_handler(signum)
+
+    return restore
+
+
+def run_runtime(
+    runtime: Any,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    metrics_port: int | None = None,
+) -> int:
+    """Serve an ``AgentRuntime`` in a new event loop; return the exit status.
+
+    ``host``, ``port`` and ``metrics_port`` override the runtime's settings.
+    """
+    overrides = {
+        key: value
+        for key, value in (("http_host", host), ("http_port", port), ("metrics_port", metrics_port))
+        if value is not None
+    }
+    settings = dataclasses.replace(runtime.settings, **overrides)
+    configure_logging(settings.log_level)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(serve(runtime.asgi_app, runtime.metrics_app, settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

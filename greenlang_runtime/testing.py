@@ -1,0 +1,66 @@
+"""Helpers for testing agents with pytest: an in-process client and metric reads.
+
+Needs the ``testing`` extra (``pip install "greenlang-runtime[testing]"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from greenlang_runtime.runtime import AgentRuntime
+
+__all__ = ["RuntimeClient", "metric_value"]
+
+try:
+    from starlette.testclient import TestClient
+except RuntimeError as error:  # starlette raises RuntimeError when httpx2 is missing
+    raise ImportError(
+        "greenlang_runtime.testing needs the testing extra: "
+        'pip install "greenlang-runtime[testing]"'
+    ) from error
+
+
+class RuntimeClient(TestClient):
+    """An in-process HTTP client for a runtime's app, with its lifespan.
+
+    As a context manager it runs the startup (and, with ``wait_for_startup``,
+    waits until every ``on_startup`` hook has finished), then the shutdown
+    on exit. Requests go straight to the ASGI app, with no socket.
+
+    Args:
+        runtime: the agent to call.
+        wait_for_startup: return from ``with`` only once ``/health/startup`` is 200.
+    """
+
+    def __init__(self, runtime: AgentRuntime, *, wait_for_startup: bool = True, **options: Any):
+        super().__init__(runtime.asgi_app, **options)
+        self.runtime = runtime
+        self._wait_for_startup = wait_for_startup
+
+    def __enter__(self) -> RuntimeClient:
+        super().__enter__()
+        if self._wait_for_startup:
+            self.portal.call(self.runtime.wait_started)  # type: ignore[union-attr]
+        return self
+
+
+def metric_value(
+    runtime: AgentRuntime, name: str, labels: Mapping[str, str] | None = None
+) -> float | None:
+    """The current value of sample ``name`` of ``runtime``, or ``None`` if absent.
+
+    The ``agent_id``, ``version`` and ``tenant_id`` labels are filled in from
+    the runtime's identity; pass only the others, e.g.
+    ``metric_value(runtime, "agent_requests_total", {"capability": "echo", "status": "success"})``.
+    """
+    identity = runtime.identity
+    full = {
+        "agent_id": identity.agent_id,
+        "version": identity.version,
+        "tenant_id": identity.tenant_id,
+        **(labels or {}),
+    }
+    if not name.startswith("agent_"):
+        full = dict(labels or {})
+    return runtime.registry.get_sample_value(name, full)

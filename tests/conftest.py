@@ -1,0 +1,72 @@
+"""Shared fixtures: fresh runtimes, free ports and real served agents."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenlang_runtime import AgentRuntime
+from tests.helpers import ServedAgent, agent_env, free_port
+
+IDENTITY = {"agent_id": "test-agent", "version": "1.2.3", "tenant_id": "tenant-a"}
+
+
+@pytest.fixture
+def make_runtime() -> Callable[..., AgentRuntime]:
+    """Build runtimes that read no ambient environment and share no registry."""
+
+    def make(**kwargs: Any) -> AgentRuntime:
+        kwargs.setdefault("environ", {})
+        for key, value in IDENTITY.items():
+            kwargs.setdefault(key, value)
+        return AgentRuntime(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def runtime(make_runtime: Callable[..., AgentRuntime]) -> AgentRuntime:
+    """A runtime with the test identity and default settings."""
+    return make_runtime()
+
+
+@pytest.fixture
+def serve_agent(tmp_path: Path) -> Iterator[Callable[..., ServedAgent]]:
+    """Start agents from source text with ``greenlang-runtime run``; kill leftovers after."""
+    started: list[ServedAgent] = []
+
+    def serve(source: str, env: dict[str, str] | None = None, wait: bool = True) -> ServedAgent:
+        module = f"agent_{len(started)}"
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        port, metrics_port = free_port(), free_port()
+        settings = {
+            "GL_HTTP_HOST": "127.0.0.1",
+            "GL_HTTP_PORT": str(port),
+            "GL_METRICS_PORT": str(metrics_port),
+            **(env or {}),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "greenlang_runtime", "run", f"{module}:runtime"],
+            cwd=tmp_path,
+            env=agent_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        agent = ServedAgent(process, port, metrics_port)
+        started.append(agent)
+        if wait:
+            agent.wait_until("/health/live")
+        return agent
+
+    yield serve
+    for agent in started:
+        if agent.process.poll() is None:
+            agent.process.kill()
+        agent.exited()

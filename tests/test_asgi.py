@@ -1,0 +1,344 @@
+"""The HTTP surface in-process: probes, capability calls, bad input and the author's app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from greenlang_runtime import AgentRuntime, Settings
+from greenlang_runtime.testing import RuntimeClient, metric_value
+
+
+@pytest.fixture
+def client(runtime: AgentRuntime) -> Iterator[RuntimeClient]:
+    @runtime.capability
+    def echo(payload: object) -> object:
+        return payload
+
+    @runtime.capability
+    def explode(payload: object) -> None:
+        raise RuntimeError("secret connection string postgres://u:pw@db")
+
+    @runtime.capability
+    def unencodable(payload: object) -> object:
+        return {1, 2}
+
+    with RuntimeClient(runtime) as client:
+        yield client
+
+
+def test_probes_pass_once_started(client: RuntimeClient) -> None:
+    """After startup, live, ready and startup all answer 200 with a JSON status."""
+    for path in ("/health/live", "/health/ready", "/health/startup"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["status"] == "ok"
+        assert response.headers["content-type"] == "application/json"
+    assert client.get("/health/live").json()["checks"]["event_loop"]["status"] == "up"
+
+
+def test_startup_probe_is_503_while_hooks_run(runtime: AgentRuntime) -> None:
+    """While an on_startup hook runs, startup and readiness are 503 and liveness 200."""
+    gate = threading.Event()
+
+    @runtime.on_startup
+    def warm_up() -> None:
+        gate.wait(10)
+
+    with RuntimeClient(runtime, wait_for_startup=False) as client:
+        assert client.get("/health/startup").status_code == 503
+        assert client.get("/health/startup").json()["status"] == "starting"
+        assert client.get("/health/ready").status_code == 503
+        assert client.get("/health/live").status_code == 200
+        gate.set()
+        client.portal.call(runtime.wait_started)  # type: ignore[union-attr]
+        assert client.get("/health/startup").status_code == 200
+        assert client.get("/health/ready").status_code == 200
+
+
+def test_failed_startup_hook_keeps_probes_503(runtime: AgentRuntime) -> None:
+    """A hook that raises leaves startup and readiness at 503, naming the hook."""
+
+    @runtime.on_startup
+    async def broken() -> None:
+        raise ConnectionError("model store unreachable")
+
+    with RuntimeClient(runtime) as client:
+        response = client.get("/health/startup")
+        assert response.status_code == 503
+        assert response.json()["status"] == "failed"
+        assert "broken raised ConnectionError" in response.json()["error"]
+        assert client.get("/health/ready").status_code == 503
+
+
+def test_shutdown_hooks_run_on_exit(runtime: AgentRuntime) -> None:
+    """on_shutdown hooks, sync and async, run in order when the app shuts down."""
+    ran: list[str] = []
+
+    @runtime.on_shutdown
+    async def first() -> None:
+        ran.append("first")
+
+    @runtime.on_shutdown
+    def second() -> None:
+        ran.append("second")
+
+    with RuntimeClient(runtime):
+        assert ran == []
+    assert ran == ["first", "second"]
+
+
+def test_capability_list(client: RuntimeClient) -> None:
+    """GET /v1/capabilities lists names with their descriptions."""
+    assert client.get("/v1/capabilities").json() == {
+        "capabilities": [
+            {"name": "echo", "description": ""},
+            {"name": "explode", "description": ""},
+            {"name": "unencodable", "description": ""},
+        ]
+    }
+
+
+def test_capability_call_returns_json_and_counts(client: RuntimeClient) -> None:
+    """A POSTed JSON body is the argument; the return value is the 200 JSON body."""
+    payload = {"product": "steel", "mass_kg": 1000, "nested": [1, None, "x"]}
+    response = client.post("/v1/capabilities/echo", json=payload)
+    assert (response.status_code, response.json()) == (200, payload)
+    labels = {"capability": "echo", "status": "success"}
+    assert metric_value(client.runtime, "agent_requests_total", labels) == 1
+
+
+def test_sync_capability_runs_off_the_event_loop(runtime: AgentRuntime) -> None:
+    """A sync capability served over HTTP runs in a worker thread, not the loop's."""
+    threads: dict[str, int] = {}
+
+    @runtime.capability
+    def sync_one(payload: object) -> None:
+        threads["sync"] = threading.get_ident()
+
+    @runtime.capability
+    async def async_one(payload: object) -> None:
+        threads["loop"] = threading.get_ident()
+
+    with RuntimeClient(runtime) as client:
+        client.post("/v1/capabilities/sync_one", json={})
+        client.post("/v1/capabilities/async_one", json={})
+    assert threads["sync"] != threads["loop"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "error_type"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400, "invalid_json"),
+        (b"", {"content-type": "application/json"}, 400, "invalid_json"),
+        (b"{}", {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+        (
+            b"a=1",
+            {"content-type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
+    ],
+)
+def test_bad_requests_get_clear_errors_and_serving_goes_on(
+    client: RuntimeClient, body: bytes, headers: dict[str, str], status: int, error_type: str
+) -> None:
+    """Malformed JSON is 400, a non-JSON content type 415; the next call still works."""
+    response = client.post("/v1/capabilities/echo", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.json()["error"]["type"] == error_type
+    assert client.post("/v1/capabilities/echo", json=[1]).json() == [1]
+
+
+def test_json_with_charset_and_vendor_types_is_accepted(client: RuntimeClient) -> None:
+    """application/json; charset=utf-8 and application/*+json are JSON."""
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = client.post(
+            "/v1/capabilities/echo", content=b'{"a": 1}', headers={"content-type": content_type}
+        )
+        assert response.json() == {"a": 1}
+
+
+def test_unknown_capability_is_404(client: RuntimeClient) -> None:
+    """Calling a capability that does not exist is 404 naming it."""
+    response = client.post("/v1/capabilities/missing", json={})
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"type": "not_found", "message": "No capability named 'missing'."}
+    }
+
+
+def test_wrong_method_is_405(client: RuntimeClient) -> None:
+    """GET on a capability and POST on a probe are 405 with an Allow header."""
+    response = client.get("/v1/capabilities/echo")
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert client.post("/health/ready").status_code == 405
+
+
+def test_raising_capability_is_500_without_details(client: RuntimeClient) -> None:
+    """A raising capability answers 500 naming the exception class, with no traceback or secret."""
+    response = client.post("/v1/capabilities/explode", json={})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {
+            "type": "capability_error",
+            "message": "The capability 'explode' raised RuntimeError.",
+        }
+    }
+    assert "Traceback" not in response.text
+    assert "pw@db" not in response.text
+    assert metric_value(client.runtime, "agent_errors_total", {"error_type": "RuntimeError"}) == 1
+    assert client.post("/v1/capabilities/echo", json=1).json() == 1
+
+
+def test_result_that_is_not_json_is_500(client: RuntimeClient) -> None:
+    """A return value JSON cannot hold is a 500 naming its type."""
+    response = client.post("/v1/capabilities/unencodable", json={})
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "type": "invalid_result",
+        "message": "The capability 'unencodable' returned a set that is not JSON.",
+    }
+
+
+def test_body_limit_applies_to_declared_and_streamed_bodies(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """Over GL_MAX_BODY_BYTES is 413, whether the length is declared or the body streamed."""
+    runtime = make_runtime(settings=Settings(max_body_bytes=100))
+
+    @runtime.capability
+    def echo(payload: object) -> object:
+        return payload
+
+    fits = b'"' + b"x" * 98 + b'"'  # exactly 100 bytes of JSON
+    too_big = b'"' + b"x" * 99 + b'"'
+
+    def chunks(data: bytes) -> Iterator[bytes]:
+        yield data[:50]
+        yield data[50:]
+
+    with RuntimeClient(runtime) as client:
+        headers = {"content-type": "application/json"}
+        assert (
+            client.post("/v1/capabilities/echo", content=fits, headers=headers).status_code == 200
+        )
+        declared = client.post("/v1/capabilities/echo", content=too_big, headers=headers)
+        assert declared.status_code == 413
+        assert declared.json()["error"]["type"] == "payload_too_large"
+        assert "100 bytes (GL_MAX_BODY_BYTES)" in declared.json()["error"]["message"]
+        streamed = client.post("/v1/capabilities/echo", content=chunks(too_big), headers=headers)
+        assert streamed.status_code == 413
+        assert (
+            client.post("/v1/capabilities/echo", content=chunks(fits), headers=headers).status_code
+            == 200
+        )
+
+
+def test_unknown_path_without_app_is_404(client: RuntimeClient) -> None:
+    """With no app of the author's, other paths are a JSON 404."""
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found"
+
+
+def make_starlette_app(events: list[str]) -> Starlette:
+    async def item(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"id": request.path_params["item_id"], "ready": request.app.state.ready}
+        )
+
+    async def boom(request: Request) -> PlainTextResponse:
+        raise ZeroDivisionError
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("app startup")
+        app.state.ready = True
+        yield
+        events.append("app shutdown")
+
+    return Starlette(
+        routes=[Route("/items/{item_id}", item), Route("/boom", boom)], lifespan=lifespan
+    )
+
+
+def test_wrapped_starlette_app_keeps_routes_and_gains_probes(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """An existing Starlette app keeps its routes and lifespan, and gains probes and metrics."""
+    events: list[str] = []
+    runtime = make_runtime(app=make_starlette_app(events))
+
+    @runtime.on_shutdown
+    def hook() -> None:
+        events.append("runtime shutdown hook")
+
+    with RuntimeClient(runtime, raise_server_exceptions=False) as client:
+        assert events == ["app startup"]
+        assert client.get("/items/7").json() == {"id": "7", "ready": True}
+        assert client.get("/items/8").status_code == 200
+        assert client.get("/boom").status_code == 500
+        assert client.get("/health/ready").status_code == 200
+        assert client.get("/nowhere").status_code == 404
+    assert events == ["app startup", "runtime shutdown hook", "app shutdown"]
+
+    def requests(route: str, status: str) -> float | None:
+        return metric_value(
+            runtime, "agent_requests_total", {"capability": route, "status": status}
+        )
+
+    # Labelled by route template, never by raw path.
+    assert requests("/items/{item_id}", "success") == 2
+    assert requests("/items/7", "success") is None
+    assert requests("/boom", "error") == 1
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "ZeroDivisionError"}) == 1
+    assert requests("other", "success") == 1  # the unmatched path
+
+
+def test_wrapped_fastapi_app(make_runtime: Callable[..., AgentRuntime]) -> None:
+    """A FastAPI app is served through the runtime without changing its routes."""
+    api = FastAPI()
+
+    @api.get("/v2/status/{tenant}")
+    async def status(tenant: str) -> dict[str, str]:
+        return {"tenant": tenant}
+
+    runtime = make_runtime(app=api)
+    with RuntimeClient(runtime) as client:
+        assert client.get("/v2/status/acme").json() == {"tenant": "acme"}
+        assert client.get("/health/live").status_code == 200
+    labels = {"capability": "/v2/status/{tenant}", "status": "success"}
+    assert metric_value(runtime, "agent_requests_total", labels) == 1
+
+
+def test_watchdog_fails_liveness_after_a_stall(make_runtime: Callable[..., AgentRuntime]) -> None:
+    """A call that blocks the event loop past the threshold makes the next live probe 503."""
+    runtime = make_runtime(settings=Settings(loop_stall_seconds=0.4))
+
+    @runtime.capability
+    async def blocker(payload: float) -> None:
+        threading.Event().wait(payload)  # blocks the loop: the bug the watchdog is for
+
+    with RuntimeClient(runtime) as client:
+        assert client.get("/health/live").status_code == 200
+        client.post("/v1/capabilities/blocker", json=1.0)
+        response = client.get("/health/live")
+        assert response.status_code == 503
+        check = response.json()["checks"]["event_loop"]
+        assert check["status"] == "down"
+        assert check["latency_ms"] >= 400
+        assert "GL_LOOP_STALL_SECONDS=0.4" in check["error"]
+        # Once the loop runs freely again, liveness recovers.
+        client.portal.call(asyncio.sleep, 0.5)  # type: ignore[union-attr]
+        assert client.get("/health/live").status_code == 200
+        assert client.get("/health/ready").status_code == 200

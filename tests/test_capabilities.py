@@ -1,0 +1,206 @@
+"""Capabilities called directly from Python: same results, and every call measured."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from greenlang_runtime import AgentRuntime, CapabilityError
+from greenlang_runtime.testing import metric_value
+
+
+def requests(runtime: AgentRuntime, capability: str, status: str) -> float | None:
+    return metric_value(
+        runtime, "agent_requests_total", {"capability": capability, "status": status}
+    )
+
+
+def test_three_decorator_forms_declare_named_capabilities(runtime: AgentRuntime) -> None:
+    """Bare, empty-call and named forms all declare, with the right names and descriptions."""
+
+    @runtime.capability
+    def plain(payload: dict[str, int]) -> int:
+        """Plain form.
+
+        More text that is not the description.
+        """
+        return 1
+
+    @runtime.capability()
+    def called(payload: dict[str, int]) -> int:
+        return 2
+
+    @runtime.capability("custom-name", description="Given explicitly.")
+    def named(payload: dict[str, int]) -> int:
+        """Ignored docstring."""
+        return 3
+
+    described = {c.name: c.description for c in runtime.capabilities.values()}
+    assert described == {"plain": "Plain form.", "called": "", "custom-name": "Given explicitly."}
+    assert (plain({}), called({}), named({})) == (1, 2, 3)
+
+
+def test_sync_capability_stays_sync_and_counts(runtime: AgentRuntime) -> None:
+    """A sync capability returns its value directly, and each call is one success."""
+
+    @runtime.capability
+    def double(payload: dict[str, int]) -> int:
+        return payload["x"] * 2
+
+    assert double({"x": 21}) == 42
+    assert double({"x": 1}) == 2
+    assert requests(runtime, "double", "success") == 2
+    assert requests(runtime, "double", "error") == 0
+    assert (
+        metric_value(runtime, "agent_request_duration_seconds_count", {"capability": "double"}) == 2
+    )
+
+
+def test_async_capability_is_awaited_and_counts(runtime: AgentRuntime) -> None:
+    """An async capability stays a coroutine function and is measured when awaited."""
+
+    @runtime.capability
+    async def slow(payload: dict[str, float]) -> str:
+        await asyncio.sleep(payload["seconds"])
+        return "done"
+
+    assert asyncio.iscoroutinefunction(slow)
+    assert asyncio.run(slow({"seconds": 0.06})) == "done"
+    assert requests(runtime, "slow", "success") == 1
+    # 0.06 s lands above the 0.05 bucket and inside the 0.1 one.
+    bucket = {"capability": "slow"}
+    assert (
+        metric_value(runtime, "agent_request_duration_seconds_bucket", {**bucket, "le": "0.05"})
+        == 0
+    )
+    assert (
+        metric_value(runtime, "agent_request_duration_seconds_bucket", {**bucket, "le": "0.1"}) == 1
+    )
+    total = metric_value(runtime, "agent_request_duration_seconds_sum", bucket)
+    assert total is not None
+    assert 0.06 <= total < 1
+
+
+def test_raising_capability_reraises_unchanged_and_counts_error(runtime: AgentRuntime) -> None:
+    """The caller gets the very exception; the call counts as an error of its class."""
+    raised = KeyError("steel")
+
+    @runtime.capability
+    def lookup(payload: object) -> None:
+        raise raised
+
+    with pytest.raises(KeyError) as caught:
+        lookup({})
+    assert caught.value is raised
+    assert requests(runtime, "lookup", "error") == 1
+    assert requests(runtime, "lookup", "success") == 0
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "KeyError"}) == 1
+
+
+def test_error_types_are_bounded(runtime: AgentRuntime) -> None:
+    """Past 50 distinct exception classes, further ones are counted as 'other'."""
+    classes = [type(f"Error{i}", (Exception,), {}) for i in range(60)]
+
+    @runtime.capability
+    def fail(payload: int) -> None:
+        raise classes[payload]()
+
+    for i in range(60):
+        with pytest.raises(tuple(classes)):
+            fail(i)
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "Error49"}) == 1
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "Error50"}) is None
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "other"}) == 10
+
+
+def test_max_concurrency_queues_async_calls(runtime: AgentRuntime) -> None:
+    """With max_concurrency=2, a third concurrent call waits and shows in agent_queue_depth."""
+    running = 0
+    peak = 0
+    release = asyncio.Event()
+
+    @runtime.capability(max_concurrency=2)
+    async def limited(payload: None) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    async def scenario() -> tuple[float | None, float | None]:
+        calls = [asyncio.create_task(limited(None)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        depth = metric_value(runtime, "agent_queue_depth")
+        inflight = metric_value(runtime, "agent_inflight_requests")
+        release.set()
+        await asyncio.gather(*calls)
+        return depth, inflight
+
+    depth, inflight = asyncio.run(scenario())
+    assert (depth, inflight, peak) == (1, 3, 2)
+    assert metric_value(runtime, "agent_queue_depth") == 0
+    assert metric_value(runtime, "agent_inflight_requests") == 0
+    assert requests(runtime, "limited", "success") == 3
+
+
+def test_max_concurrency_limits_sync_calls_across_threads(runtime: AgentRuntime) -> None:
+    """Sync calls from several threads never run more than max_concurrency at once."""
+    gate = threading.Event()
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+
+    @runtime.capability(max_concurrency=1)
+    def exclusive(payload: None) -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        gate.wait(5)
+        with lock:
+            running -= 1
+
+    threads = [threading.Thread(target=exclusive, args=(None,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    deadline_checks = 0
+    while metric_value(runtime, "agent_queue_depth") != 2 and deadline_checks < 500:
+        threading.Event().wait(0.01)
+        deadline_checks += 1
+    assert metric_value(runtime, "agent_queue_depth") == 2
+    gate.set()
+    for thread in threads:
+        thread.join()
+    assert peak == 1
+    assert requests(runtime, "exclusive", "success") == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_max_concurrency_is_refused(runtime: AgentRuntime, bad: Any) -> None:
+    """max_concurrency must be a whole number >= 1; the error names the capability."""
+
+    def f(payload: object) -> object:
+        return payload
+
+    with pytest.raises(CapabilityError, match=r"max_concurrency=.* is invalid for capability 'f'"):
+        runtime.capability(max_concurrency=bad)(f)
+    assert runtime.capabilities == {}
+    assert (
+        metric_value(runtime, "agent_requests_total", {"capability": "f", "status": "success"})
+        is None
+    )
+
+
+def test_duplicate_and_invalid_names_are_refused(runtime: AgentRuntime) -> None:
+    """A second capability of the same name, or a name unfit for a URL, is an error."""
+    noop: Callable[[object], object] = lambda p: p  # noqa: E731
+
+    runtime.capability("same")(noop)
+    with pytest.raises(CapabilityError, match="'same' is already declared"):
+        runtime.capability("same")(noop)
+    with pytest.raises(CapabilityError, match="name 'has space' is invalid"):
+        runtime.capability("has space")(noop)

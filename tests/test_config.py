@@ -1,0 +1,127 @@
+"""Identity and settings: read from the environment, validated with named errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenlang_runtime import ConfigError, Identity, Settings
+
+
+def test_defaults_match_the_contract() -> None:
+    """With nothing set, ports, body limit and shutdown seconds are the contract's."""
+    settings = Settings.from_env({})
+    assert (settings.http_host, settings.http_port, settings.metrics_port) == (
+        "0.0.0.0",
+        8000,
+        9090,
+    )
+    assert settings.max_body_bytes == 10_485_760
+    assert settings.prestop_delay_seconds == 5
+    assert settings.drain_timeout_seconds == 20
+    assert settings.shutdown_hooks_timeout_seconds == 3
+    assert (settings.check_timeout_seconds, settings.check_interval_seconds) == (2, 5)
+    assert settings.termination_grace_seconds == 28
+
+
+def test_every_knob_is_read_from_its_gl_variable() -> None:
+    """Each GL_* variable sets its field, parsed to the right type."""
+    settings = Settings.from_env(
+        {
+            "GL_HTTP_HOST": "127.0.0.1",
+            "GL_HTTP_PORT": "8080",
+            "GL_METRICS_PORT": "9100",
+            "GL_MAX_BODY_BYTES": "1024",
+            "GL_PRESTOP_DELAY_SECONDS": "0",
+            "GL_DRAIN_TIMEOUT_SECONDS": "2.5",
+            "GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS": "1",
+            "GL_LOOP_STALL_SECONDS": "3",
+            "GL_LOG_LEVEL": "DEBUG",
+            "GL_ACCESS_LOG": "yes",
+        }
+    )
+    assert settings == Settings(
+        http_host="127.0.0.1",
+        http_port=8080,
+        metrics_port=9100,
+        max_body_bytes=1024,
+        prestop_delay_seconds=0.0,
+        drain_timeout_seconds=2.5,
+        shutdown_hooks_timeout_seconds=1.0,
+        loop_stall_seconds=3.0,
+        log_level="debug",
+        access_log=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("GL_HTTP_PORT", "eighty", "whole number"),
+        ("GL_HTTP_PORT", "70000", "between 1 and 65535"),
+        ("GL_METRICS_PORT", "0", "between 1 and 65535"),
+        ("GL_METRICS_PORT", "8000", "differ from GL_HTTP_PORT"),
+        ("GL_MAX_BODY_BYTES", "0", "at least 1"),
+        ("GL_DRAIN_TIMEOUT_SECONDS", "-1", "non-negative"),
+        ("GL_PRESTOP_DELAY_SECONDS", "nan", "finite"),
+        ("GL_CHECK_TIMEOUT_SECONDS", "0", "more than 0"),
+        ("GL_LOG_LEVEL", "loud", "one of debug"),
+        ("GL_ACCESS_LOG", "maybe", "true or false"),
+        ("GL_HTTP_HOST", " ", "host name"),
+    ],
+)
+def test_invalid_setting_names_variable_and_value(
+    variable: str, value: str, complaint: str
+) -> None:
+    """A bad GL_* value fails with a message quoting the variable and the value."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert message.startswith(f"{variable}={value!r} is invalid")
+    assert complaint in message
+    assert caught.value.name == variable
+
+
+def test_identity_from_environment() -> None:
+    """AGENT_ID, AGENT_VERSION, TENANT_ID, ENVIRONMENT and the lifecycle state are read."""
+    identity = Identity.from_env(
+        {
+            "AGENT_ID": "gl-cbam-calculator-v2",
+            "AGENT_VERSION": "2.3.1",
+            "TENANT_ID": "customer-abc-123",
+            "ENVIRONMENT": "production",
+            "AGENT_LIFECYCLE_STATE": "certified",
+        }
+    )
+    assert identity == Identity(
+        "gl-cbam-calculator-v2", "2.3.1", "customer-abc-123", "production", "certified"
+    )
+
+
+def test_keyword_arguments_win_over_environment() -> None:
+    """An explicit argument overrides the variable; unset ones fall back to it."""
+    identity = Identity.from_env(
+        {"AGENT_ID": "from-env", "TENANT_ID": "acme"}, agent_id="from-code"
+    )
+    assert (identity.agent_id, identity.tenant_id) == ("from-code", "acme")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AGENT_ID", "CBAM_Calculator"),
+        ("AGENT_ID", "-leading-dash"),
+        ("TENANT_ID", "a" * 64),
+        ("ENVIRONMENT", "prod"),
+        ("AGENT_VERSION", "1.0.0+build"),
+    ],
+)
+def test_invalid_identity_names_the_variable(variable: str, value: str) -> None:
+    """A bad identity value names the environment variable it came from."""
+    with pytest.raises(ConfigError, match=f"^{variable}="):
+        Identity.from_env({variable: value})
+
+
+def test_invalid_identity_argument_names_the_argument() -> None:
+    """A bad keyword argument is named as the argument, not as a variable."""
+    with pytest.raises(ConfigError, match=r"^environment='qa' is invalid: it must be one of"):
+        Identity.from_env({}, environment="qa")

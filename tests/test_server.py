@@ -1,0 +1,239 @@
+"""The real server: a `greenlang-runtime run` child process spoken to over loopback."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx2
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import ServedAgent
+
+pytestmark = pytest.mark.integration
+
+AGENT = """
+    import asyncio, logging, time
+    from greenlang_runtime import AgentRuntime
+
+    runtime = AgentRuntime(
+        agent_id="gl-cbam-calculator-v2", version="2.3.1", tenant_id="customer-abc-123"
+    )
+    log = logging.getLogger("agent")
+
+    @runtime.capability
+    async def calculate(payload):
+        await asyncio.sleep(payload.get("sleep", 0))
+        return {"kg_co2e": payload["mass_kg"] * 1.85}
+
+    @runtime.capability("sync-sleep")
+    def sync_sleep(payload):
+        time.sleep(payload)
+        return "slept"
+
+    @runtime.capability
+    def fail(payload):
+        raise ValueError("no factor")
+
+    @runtime.on_shutdown
+    def goodbye():
+        log.warning("on_shutdown hook ran")
+"""
+
+IDENTITY = {
+    "agent_id": "gl-cbam-calculator-v2",
+    "version": "2.3.1",
+    "tenant_id": "customer-abc-123",
+}
+
+
+def scrape(agent: ServedAgent) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, parsed by prometheus_client's own parser."""
+    text = httpx2.get(agent.metrics_url, timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples[(name, tuple(sorted({**IDENTITY, **labels}.items())))]
+
+
+@pytest.fixture
+def agent(serve_agent: Callable[..., ServedAgent]) -> ServedAgent:
+    served = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "0"})
+    served.wait_until("/health/ready")
+    return served
+
+
+def test_served_agent_answers_probes_calls_and_metrics(agent: ServedAgent) -> None:
+    """Over real HTTP: probes, calls, errors, and the whole standard metric set on :metrics."""
+    assert httpx2.get(agent.url + "/health/startup").status_code == 200
+    for mass in (1000, 2000):
+        response = httpx2.post(agent.url + "/v1/capabilities/calculate", json={"mass_kg": mass})
+        assert response.json() == {"kg_co2e": mass * 1.85}
+    assert httpx2.post(agent.url + "/v1/capabilities/fail", json={}).status_code == 500
+    assert httpx2.post(agent.url + "/v1/capabilities/sync-sleep", json=0.2).json() == "slept"
+
+    samples = scrape(agent)
+    assert sample(samples, "agent_requests_total", capability="calculate", status="success") == 2
+    assert sample(samples, "agent_requests_total", capability="fail", status="error") == 1
+    assert sample(samples, "agent_errors_total", error_type="ValueError") == 1
+    assert sample(samples, "agent_request_duration_seconds_count", capability="sync-sleep") == 1
+    assert (
+        sample(samples, "agent_request_duration_seconds_bucket", capability="sync-sleep", le="0.1")
+        == 0
+    )
+    assert (
+        sample(samples, "agent_request_duration_seconds_bucket", capability="sync-sleep", le="0.5")
+        == 1
+    )
+    assert (
+        sample(samples, "agent_request_duration_seconds_bucket", capability="calculate", le="+Inf")
+        == 2
+    )
+    # Four calls: ~0, ~0, ~0 and 0.2 s. p50 is a fast one, p99 the 0.2 s one (to 1%).
+    assert sample(samples, "agent_latency_p50_seconds") < 0.05
+    assert sample(samples, "agent_latency_p99_seconds") == pytest.approx(0.2, rel=0.05)
+    assert sample(samples, "agent_latency_p95_seconds") > 0
+    assert 10 * 2**20 < sample(samples, "agent_memory_usage_bytes") < 2**30
+    assert sample(samples, "agent_cpu_usage_percent") >= 0
+    assert sample(samples, "agent_inflight_requests") == 0
+    assert sample(samples, "agent_queue_depth") == 0
+    assert sample(samples, "agent_info", lifecycle_state="active") == 1
+    # The metrics listener serves nothing else, and the app listener no metrics.
+    assert httpx2.get(agent.metrics_url.replace("/metrics", "/health/live")).status_code == 404
+    assert httpx2.get(agent.url + "/metrics").status_code == 404
+
+
+def test_oversized_chunked_body_is_refused_and_serving_goes_on(agent: ServedAgent) -> None:
+    """A chunked body past the limit is 413 over real HTTP; the next request is served."""
+
+    def body() -> Iterator[bytes]:
+        yield b'"'
+        for _ in range(11):
+            yield b"x" * 2**20
+        yield b'"'
+
+    url = agent.url + "/v1/capabilities/calculate"
+    response = httpx2.post(url, content=body(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert httpx2.post(url, json={"mass_kg": 1}).status_code == 200
+
+
+def test_invalid_setting_fails_at_start_naming_the_variable(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """A bad GL_* value stops the start with one line naming it, and no traceback."""
+    agent = serve_agent(AGENT, {"GL_DRAIN_TIMEOUT_SECONDS": "soon"}, wait=False)
+    status, err = agent.exited()
+    assert status == 2
+    assert "GL_DRAIN_TIMEOUT_SECONDS='soon' is invalid: it must be a number of seconds." in err
+    assert "Traceback" not in err
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_zero(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """On SIGTERM: ready turns 503, requests are served through the pre-stop delay,
+    the in-flight call finishes, the hook runs and the exit status is 0."""
+    agent = serve_agent(
+        AGENT, {"GL_PRESTOP_DELAY_SECONDS": "1.5", "GL_DRAIN_TIMEOUT_SECONDS": "10"}
+    )
+    agent.wait_until("/health/ready")
+    results: list[httpx2.Response] = []
+    slow = threading.Thread(
+        target=lambda: results.append(
+            httpx2.post(
+                agent.url + "/v1/capabilities/calculate",
+                json={"mass_kg": 1, "sleep": 2.5},
+                timeout=30,
+            )
+        )
+    )
+    slow.start()
+    time.sleep(0.3)  # let the slow call begin
+    agent.process.send_signal(signal.SIGTERM)
+    agent.wait_until("/health/ready", status=503, timeout=5)
+    # Still serving during the pre-stop delay, and asking clients to reconnect.
+    during = httpx2.post(agent.url + "/v1/capabilities/calculate", json={"mass_kg": 2})
+    assert during.status_code == 200
+    assert during.headers["connection"] == "close"
+    assert httpx2.get(agent.url + "/health/live").status_code == 200
+    slow.join(30)
+    assert [r.status_code for r in results] == [200]
+    assert results[0].json() == {"kg_co2e": 1.85}
+    status, err = agent.exited()
+    assert status == 0, err
+    assert "on_shutdown hook ran" in err
+
+
+def test_calls_past_the_drain_deadline_get_503(serve_agent: Callable[..., ServedAgent]) -> None:
+    """A call still running at the drain deadline is answered 503, then the agent exits 0."""
+    agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "0", "GL_DRAIN_TIMEOUT_SECONDS": "0.5"})
+    agent.wait_until("/health/ready")
+    results: list[httpx2.Response] = []
+    stuck = threading.Thread(
+        target=lambda: results.append(
+            httpx2.post(
+                agent.url + "/v1/capabilities/calculate",
+                json={"mass_kg": 1, "sleep": 60},
+                timeout=30,
+            )
+        )
+    )
+    stuck.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    status, err = agent.stop()
+    stuck.join(30)
+    assert status == 0, err
+    assert time.monotonic() - started < 15  # a bound on a hang, far above 0.5 s
+    assert [r.status_code for r in results] == [503]
+    assert results[0].json()["error"]["type"] == "shutting_down"
+
+
+def test_second_signal_exits_at_once(serve_agent: Callable[..., ServedAgent]) -> None:
+    """A second SIGTERM during the pre-stop delay ends the process without waiting."""
+    agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "60"})
+    agent.process.send_signal(signal.SIGTERM)
+    agent.wait_until("/health/ready", status=503, timeout=10)
+    agent.process.send_signal(signal.SIGTERM)
+    status, _ = agent.exited(timeout=10)
+    assert status == 128 + signal.SIGTERM
+
+
+def test_failing_startup_hook_exits_non_zero(serve_agent: Callable[..., ServedAgent]) -> None:
+    """An on_startup hook that raises makes the agent exit 1 (so the pod restarts)."""
+    agent = serve_agent(
+        """
+        from greenlang_runtime import AgentRuntime
+        runtime = AgentRuntime()
+
+        @runtime.on_startup
+        async def load_model():
+            raise FileNotFoundError("model.bin")
+        """,
+        wait=False,
+    )
+    status, err = agent.exited()
+    assert status == 1
+    assert "on_startup hook load_model failed" in err
+
+
+def test_port_in_use_exits_non_zero(
+    agent: ServedAgent, serve_agent: Callable[..., ServedAgent]
+) -> None:
+    """A second agent on a taken port exits non-zero instead of serving half."""
+    clash = serve_agent(AGENT, {"GL_HTTP_PORT": str(agent.port)}, wait=False)
+    status, err = clash.exited()
+    assert status != 0
+    assert "address already in use" in err
+    assert httpx2.get(agent.url + "/health/live").status_code == 200
