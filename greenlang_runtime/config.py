@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TypeVar
 
 from greenlang_runtime.exceptions import ConfigError
 
@@ -40,29 +39,27 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
-_T = TypeVar("_T")
+_DNS_LABEL_RULE = (
+    "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
+    "and '-', starting and ending with a letter or digit"
+)
+_LABEL_VALUE_RULE = (
+    "it must be a Kubernetes label value: 1 to 63 letters, digits, "
+    "'-', '_' or '.', starting and ending with a letter or digit"
+)
 
 
-def _dns_label(name: str, value: str) -> str:
-    if not _DNS_LABEL.fullmatch(value):
-        raise ConfigError(
-            name,
-            value,
-            "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
-            "and '-', starting and ending with a letter or digit",
-        )
-    return value
+def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if not value or not pattern.fullmatch(value):
+            raise ConfigError(name, value, rule)
+        return value
+
+    return check
 
 
-def _label_value(name: str, value: str) -> str:
-    if not value or not _LABEL_VALUE.fullmatch(value):
-        raise ConfigError(
-            name,
-            value,
-            "it must be a Kubernetes label value: 1 to 63 letters, digits, "
-            "'-', '_' or '.', starting and ending with a letter or digit",
-        )
-    return value
+_dns_label = _matching(_DNS_LABEL, _DNS_LABEL_RULE)
+_label_value = _matching(_LABEL_VALUE, _LABEL_VALUE_RULE)
 
 
 def _environment(name: str, value: str) -> str:
@@ -205,8 +202,6 @@ class Settings:
             served while the endpoint removal propagates.
         drain_timeout_seconds: how long in-flight requests may then take.
         shutdown_hooks_timeout_seconds: bound on the ``on_shutdown`` hooks.
-        check_timeout_seconds: default timeout of a dependency check.
-        check_interval_seconds: default refresh interval of a dependency check.
         loop_stall_seconds: an event loop stalled this long fails liveness.
         log_level: level of the runtime's and the server's logs.
         access_log: whether every request is logged.
@@ -219,8 +214,6 @@ class Settings:
     prestop_delay_seconds: float = 5.0
     drain_timeout_seconds: float = 20.0
     shutdown_hooks_timeout_seconds: float = 3.0
-    check_timeout_seconds: float = 2.0
-    check_interval_seconds: float = 5.0
     loop_stall_seconds: float = 10.0
     log_level: str = "info"
     access_log: bool = False
@@ -254,6 +247,13 @@ class Settings:
         )
 
 
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``GL_*`` variables that set nothing: most likely misspelt."""
+    env = os.environ if environ is None else environ
+    known = {env_name(field) for field in _PARSERS}
+    return sorted(name for name in env if name.startswith("GL_") and name not in known)
+
+
 def env_name(field: str) -> str:
     """The environment variable that sets a :class:`Settings` field."""
     return "GL_" + field.upper()
@@ -272,8 +272,6 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "prestop_delay_seconds": _seconds,
     "drain_timeout_seconds": _seconds,
     "shutdown_hooks_timeout_seconds": _seconds,
-    "check_timeout_seconds": _positive_seconds,
-    "check_interval_seconds": _positive_seconds,
     "loop_stall_seconds": _positive_seconds,
     "log_level": _log_level,
     "access_log": _boolean,

@@ -20,7 +20,7 @@ from greenlang_runtime.capabilities import (
     describe,
     wrap_capability,
 )
-from greenlang_runtime.config import Identity, Settings
+from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
 from greenlang_runtime.metrics import AgentMetrics
@@ -83,7 +83,11 @@ class AgentRuntime:
             environment=environment,
             lifecycle_state=lifecycle_state,
         )
-        self.settings = settings if settings is not None else Settings.from_env(environ)
+        if settings is None:
+            settings = Settings.from_env(environ)
+            for name in unknown_variables(environ):
+                logger.warning("%s is set but is not a setting of greenlang-runtime; ignored", name)
+        self.settings = settings
         if registry is None:
             registry = CollectorRegistry(auto_describe=True)
             registry.register(_GlobalMetrics())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from greenlang_runtime import ConfigError, Identity, Settings
+from greenlang_runtime import AgentRuntime, ConfigError, Identity, Settings
 
 
 def test_defaults_match_the_contract() -> None:
@@ -19,7 +21,6 @@ def test_defaults_match_the_contract() -> None:
     assert settings.prestop_delay_seconds == 5
     assert settings.drain_timeout_seconds == 20
     assert settings.shutdown_hooks_timeout_seconds == 3
-    assert (settings.check_timeout_seconds, settings.check_interval_seconds) == (2, 5)
     assert settings.termination_grace_seconds == 28
 
 
@@ -63,7 +64,7 @@ def test_every_knob_is_read_from_its_gl_variable() -> None:
         ("GL_MAX_BODY_BYTES", "0", "at least 1"),
         ("GL_DRAIN_TIMEOUT_SECONDS", "-1", "non-negative"),
         ("GL_PRESTOP_DELAY_SECONDS", "nan", "finite"),
-        ("GL_CHECK_TIMEOUT_SECONDS", "0", "more than 0"),
+        ("GL_LOOP_STALL_SECONDS", "0", "more than 0"),
         ("GL_LOG_LEVEL", "loud", "one of debug"),
         ("GL_ACCESS_LOG", "maybe", "true or false"),
         ("GL_HTTP_HOST", " ", "host name"),
@@ -125,3 +126,13 @@ def test_invalid_identity_argument_names_the_argument() -> None:
     """A bad keyword argument is named as the argument, not as a variable."""
     with pytest.raises(ConfigError, match=r"^environment='qa' is invalid: it must be one of"):
         Identity.from_env({}, environment="qa")
+
+
+def test_misspelt_gl_variable_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """A GL_* variable that sets nothing is named in a warning, so a typo does not go unseen."""
+    with caplog.at_level(logging.WARNING, logger="greenlang_runtime"):
+        runtime = AgentRuntime(environ={"GL_HTTP_PROT": "8080", "GL_HTTP_PORT": "8081"})
+    assert runtime.settings.http_port == 8081
+    assert [r.getMessage() for r in caplog.records] == [
+        "GL_HTTP_PROT is set but is not a setting of greenlang-runtime; ignored"
+    ]

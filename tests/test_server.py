@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx2
 import pytest
@@ -139,6 +139,14 @@ def test_invalid_setting_fails_at_start_naming_the_variable(
     assert "Traceback" not in err
 
 
+def wait_for_inflight(agent: ServedAgent, count: int, timeout: float = 20.0) -> None:
+    """Poll /metrics until `count` calls are in flight (a bound on a hang, not a timing)."""
+    deadline = time.monotonic() + timeout
+    while sample(scrape(agent), "agent_inflight_requests") != count:
+        assert time.monotonic() < deadline, f"never {count} call(s) in flight"
+        time.sleep(0.02)
+
+
 def test_sigterm_drains_in_flight_requests_and_exits_zero(
     serve_agent: Callable[..., ServedAgent],
 ) -> None:
@@ -148,28 +156,20 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(
         AGENT, {"GL_PRESTOP_DELAY_SECONDS": "1.5", "GL_DRAIN_TIMEOUT_SECONDS": "10"}
     )
     agent.wait_until("/health/ready")
-    results: list[httpx2.Response] = []
-    slow = threading.Thread(
-        target=lambda: results.append(
-            httpx2.post(
-                agent.url + "/v1/capabilities/calculate",
-                json={"mass_kg": 1, "sleep": 2.5},
-                timeout=30,
-            )
-        )
-    )
-    slow.start()
-    time.sleep(0.3)  # let the slow call begin
-    agent.process.send_signal(signal.SIGTERM)
-    agent.wait_until("/health/ready", status=503, timeout=5)
-    # Still serving during the pre-stop delay, and asking clients to reconnect.
-    during = httpx2.post(agent.url + "/v1/capabilities/calculate", json={"mass_kg": 2})
-    assert during.status_code == 200
-    assert during.headers["connection"] == "close"
-    assert httpx2.get(agent.url + "/health/live").status_code == 200
-    slow.join(30)
-    assert [r.status_code for r in results] == [200]
-    assert results[0].json() == {"kg_co2e": 1.85}
+    url = agent.url + "/v1/capabilities/calculate"
+    with ThreadPoolExecutor() as pool:
+        slow = pool.submit(httpx2.post, url, json={"mass_kg": 1, "sleep": 2.5}, timeout=30)
+        wait_for_inflight(agent, 1)
+        agent.process.send_signal(signal.SIGTERM)
+        agent.wait_until("/health/ready", status=503, timeout=5)
+        # Still serving during the pre-stop delay, and asking clients to reconnect.
+        during = httpx2.post(url, json={"mass_kg": 2})
+        assert during.status_code == 200
+        assert during.headers["connection"] == "close"
+        assert httpx2.get(agent.url + "/health/live").status_code == 200
+        # The slow call outlives the pre-stop delay, and still completes.
+        assert slow.result().status_code == 200
+        assert slow.result().json() == {"kg_co2e": 1.85}
     status, err = agent.exited()
     assert status == 0, err
     assert "on_shutdown hook ran" in err
@@ -179,25 +179,16 @@ def test_calls_past_the_drain_deadline_get_503(serve_agent: Callable[..., Served
     """A call still running at the drain deadline is answered 503, then the agent exits 0."""
     agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "0", "GL_DRAIN_TIMEOUT_SECONDS": "0.5"})
     agent.wait_until("/health/ready")
-    results: list[httpx2.Response] = []
-    stuck = threading.Thread(
-        target=lambda: results.append(
-            httpx2.post(
-                agent.url + "/v1/capabilities/calculate",
-                json={"mass_kg": 1, "sleep": 60},
-                timeout=30,
-            )
-        )
-    )
-    stuck.start()
-    time.sleep(0.3)
-    started = time.monotonic()
-    status, err = agent.stop()
-    stuck.join(30)
-    assert status == 0, err
-    assert time.monotonic() - started < 15  # a bound on a hang, far above 0.5 s
-    assert [r.status_code for r in results] == [503]
-    assert results[0].json()["error"]["type"] == "shutting_down"
+    url = agent.url + "/v1/capabilities/calculate"
+    with ThreadPoolExecutor() as pool:
+        stuck = pool.submit(httpx2.post, url, json={"mass_kg": 1, "sleep": 60}, timeout=30)
+        wait_for_inflight(agent, 1)
+        started = time.monotonic()
+        status, err = agent.stop()
+        assert status == 0, err
+        assert time.monotonic() - started < 15  # a bound on a hang, far above 0.5 s
+        assert stuck.result().status_code == 503
+        assert stuck.result().json()["error"]["type"] == "shutting_down"
 
 
 def test_second_signal_exits_at_once(serve_agent: Callable[..., ServedAgent]) -> None:
