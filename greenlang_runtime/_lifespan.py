@@ -144,6 +144,8 @@ class Lifespan:
             return
         message = answer.result()
         if message["type"] == f"lifespan.{event}.failed":
+            task, self._app_task = self._app_task, None
+            await task  # raises the app's own exception, where it has one
             raise RuntimeError(message.get("message") or f"the wrapped app's {event} failed")
         if event == "shutdown":
             await self._app_task

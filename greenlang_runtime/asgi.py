@@ -245,7 +245,7 @@ class RuntimeApp:
         except Exception as error:
             logger.exception("startup failed")
             await send({"type": "lifespan.startup.failed", "message": str(error)})
-            return
+            raise  # servers expect the app to raise after reporting the failure
         await send({"type": "lifespan.startup.complete"})
         await receive()
         try:
@@ -253,7 +253,7 @@ class RuntimeApp:
         except Exception as error:
             logger.exception("shutdown failed")
             await send({"type": "lifespan.shutdown.failed", "message": str(error)})
-            return
+            raise
         await send({"type": "lifespan.shutdown.complete"})
 
 

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from greenlang_runtime import AgentRuntime, Settings
+from greenlang_runtime._http import Receive, Scope, Send
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 
@@ -342,3 +343,36 @@ def test_watchdog_fails_liveness_after_a_stall(make_runtime: Callable[..., Agent
         client.portal.call(asyncio.sleep, 0.5)  # type: ignore[union-attr]
         assert client.get("/health/live").status_code == 200
         assert client.get("/health/ready").status_code == 200
+
+
+def test_wrapped_app_without_lifespan_support_is_served(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """A bare ASGI app that rejects lifespan events still starts and serves."""
+
+    async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http", "no lifespan here"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    runtime = make_runtime(app=bare)
+    with RuntimeClient(runtime) as client:
+        assert client.get("/anything").status_code == 204
+        assert client.get("/health/ready").status_code == 200
+    labels = {"capability": "other", "status": "success"}
+    assert metric_value(runtime, "agent_requests_total", labels) == 1
+
+
+def test_wrapped_app_whose_startup_fails_fails_the_start(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """When the wrapped app's own lifespan startup fails, the runtime does not start."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise OSError("cannot open the model file")
+        yield
+
+    runtime = make_runtime(app=Starlette(lifespan=lifespan))
+    with pytest.raises(OSError, match="cannot open the model file"), RuntimeClient(runtime):
+        pass
