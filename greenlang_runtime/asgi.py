@@ -86,26 +86,43 @@ class RuntimeApp:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            if self.lifecycle.draining:
-                send = _closing(send)
-            path = scope["path"]
-            probe = self._probes.get(path)
-            if probe is not None:
-                await self._probe(scope, send, probe)
-            elif path.startswith(_CAPABILITY_PREFIX):
-                await self._call(scope, receive, send, path[len(_CAPABILITY_PREFIX) :])
-            elif path == CAPABILITIES_PATH:
-                await self._list(scope, send)
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(scope, receive, send)
             elif self.app is not None:
-                await self._forward(scope, receive, send)
-            else:
-                await error_response(send, 404, "not_found", f"No route for {path!r}.")
-        elif kind == "lifespan":
-            await self._lifespan(scope, receive, send)
-        elif self.app is not None:
-            await self.app(scope, receive, send)
+                await self.app(scope, receive, send)
+            return
+        if self.lifecycle.draining:
+            send = _closing(send)
+        path = scope["path"]
+        probe = self._probes.get(path)
+        if probe is not None:
+            await self._probe(scope, send, probe)
+        elif path.startswith(_CAPABILITY_PREFIX):
+            await self._call(scope, receive, send, path[len(_CAPABILITY_PREFIX) :])
+        elif path == CAPABILITIES_PATH:
+            await self._list(scope, send)
+        elif self.app is None:
+            await error_response(send, 404, "not_found", f"No route for {path!r}.")
+        else:
+            # The author's app, inline: this is the per-request hot path.
+            status = 500
+
+            def send_status(message: Message) -> Awaitable[None]:
+                # Returns send's awaitable instead of awaiting it: no extra
+                # coroutine per message.
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                return send(message)
+
+            started = self.metrics.start()
+            try:
+                await self.app(scope, receive, send_status)
+            except BaseException as error:
+                self._route_recorder(scope).record(started, True, type(error).__name__)
+                raise
+            self._route_recorder(scope).record(started, status >= 500)
 
     def abort_calls(self) -> None:
         """Past the drain deadline: answer 503 to every capability call still running."""
@@ -209,30 +226,13 @@ class RuntimeApp:
             return
         await json_response(send, 200, encoded)
 
-    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the author's app, recording the request under its route's path."""
-        assert self.app is not None
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = self.metrics.start()
-        try:
-            await self.app(scope, receive, send_status)
-        except BaseException as error:
-            self._route_recorder(scope).finish(started, error)
-            raise
-        self._route_recorder(scope).finish_status(started, status)
-
     def _route_recorder(self, scope: Scope) -> CallRecorder:
-        # Starlette and FastAPI leave the matched route in the scope; its path
-        # template ("/items/{id}") is a bounded label, the raw path is not.
-        route = scope.get("route")
-        label = getattr(route, "path", None) or OTHER
+        """The recorder of the route Starlette or FastAPI left in the scope.
+
+        Labelled by the route's path template ("/items/{id}"), a bounded
+        label where the raw path is not.
+        """
+        label = getattr(scope.get("route"), "path", None) or OTHER
         recorder = self._routes.get(label)
         if recorder is None:
             recorder = self._routes[label] = self.metrics.recorder(label, route=True)

@@ -91,7 +91,7 @@ def _wrap_sync(
     recorder: CallRecorder,
     max_concurrency: int | None,
 ) -> Callable[..., Any]:
-    start, finish = metrics.start, recorder.finish
+    start, record = metrics.start, recorder.record
 
     if max_concurrency is None:
 
@@ -101,9 +101,9 @@ def _wrap_sync(
             try:
                 result = function(*args, **kwargs)
             except BaseException as error:
-                finish(started, error)
+                record(started, True, type(error).__name__)
                 raise
-            finish(started)
+            record(started, False)
             return result
 
         return measured
@@ -125,9 +125,9 @@ def _wrap_sync(
             finally:
                 slots.release()
         except BaseException as error:
-            finish(started, error)
+            record(started, True, type(error).__name__)
             raise
-        finish(started)
+        record(started, False)
         return result
 
     return limited
@@ -139,7 +139,7 @@ def _wrap_async(
     recorder: CallRecorder,
     max_concurrency: int | None,
 ) -> Callable[..., Any]:
-    start, finish = metrics.start, recorder.finish
+    start, record = metrics.start, recorder.record
 
     if max_concurrency is None:
 
@@ -149,9 +149,9 @@ def _wrap_async(
             try:
                 result = await function(*args, **kwargs)
             except BaseException as error:
-                finish(started, error)
+                record(started, True, type(error).__name__)
                 raise
-            finish(started)
+            record(started, False)
             return result
 
         return measured
@@ -175,9 +175,9 @@ def _wrap_async(
             finally:
                 slots.release()
         except BaseException as error:
-            finish(started, error)
+            record(started, True, type(error).__name__)
             raise
-        finish(started)
+        record(started, False)
         return result
 
     return limited

@@ -30,14 +30,21 @@ class Lifecycle:
     """
 
     def __init__(self, loop_stall_seconds: float = 10.0) -> None:
-        self.phase = Phase.STARTING
+        self._phase = Phase.STARTING
+        # Read on every request: a plain attribute, kept in step with the phase.
+        self.draining = False
         self.startup_error: str | None = None
         self.watchdog = LoopWatchdog(loop_stall_seconds, interval=min(0.5, loop_stall_seconds / 4))
 
     @property
-    def draining(self) -> bool:
-        """Whether a shutdown has begun."""
-        return self.phase in (Phase.DRAINING, Phase.STOPPING)
+    def phase(self) -> Phase:
+        """Where the agent is now."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: Phase) -> None:
+        self._phase = phase
+        self.draining = phase in (Phase.DRAINING, Phase.STOPPING)
 
     @property
     def stopping(self) -> bool:

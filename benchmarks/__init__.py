@@ -1,0 +1,1 @@
+"""Benchmarks of the runtime's overhead; ``make bench`` runs them and writes docs/benchmarks.md."""
