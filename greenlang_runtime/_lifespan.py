@@ -22,11 +22,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 
 async def call_hook(hook: Hook) -> None:
-    """Await an async hook; run a sync one in a worker thread, off the event loop."""
+    """Await an async hook; run a sync one in a worker thread, off the event loop.
+
+    A sync hook still running when its timeout strikes is abandoned (a
+    thread cannot be stopped), so the shutdown is not held up by it.
+    """
     if inspect.iscoroutinefunction(hook):
         await hook()
     else:
-        await anyio.to_thread.run_sync(hook)
+        await anyio.to_thread.run_sync(hook, abandon_on_cancel=True)
 
 
 def hook_name(hook: Hook) -> str:
@@ -71,6 +75,9 @@ class Lifespan:
 
     async def startup(self, scope: Scope) -> None:
         """Start the wrapped app, the watchdog and (in the background) the hooks."""
+        # A runtime may be started again (one test client after another).
+        self.lifecycle.phase = Phase.STARTING
+        self.lifecycle.startup_error = None
         if self.app is not None:
             await self._app_event(scope, "startup")
         loop = asyncio.get_running_loop()
@@ -87,18 +94,24 @@ class Lifespan:
         if self._hooks_task is not None and not self._hooks_task.done():
             self._hooks_task.cancel()
         try:
-            await asyncio.wait_for(self._run_shutdown_hooks(), self.hooks_timeout)
+            await asyncio.wait_for(self._shut_down(), self.hooks_timeout)
         except TimeoutError:
             logger.error(
-                "on_shutdown hooks did not finish within GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS=%g; "
-                "continuing the shutdown",
+                "on_shutdown hooks and the app's shutdown did not finish within "
+                "GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS=%g; exiting without them",
                 self.hooks_timeout,
             )
-        try:
-            if self._app_task is not None:
-                await self._app_event({}, "shutdown")
         finally:
             self.lifecycle.watchdog.stop()
+
+    async def _shut_down(self) -> None:
+        for hook in self.shutdown_hooks:
+            try:
+                await call_hook(hook)
+            except Exception:
+                logger.exception("on_shutdown hook %s failed", hook_name(hook))
+        if self._app_task is not None:
+            await self._app_event({}, "shutdown")
 
     async def _run_startup_hooks(self) -> None:
         for hook in self.startup_hooks:
@@ -117,17 +130,11 @@ class Lifespan:
             self.lifecycle.phase = Phase.SERVING
             logger.info("Startup complete: %d on_startup hook(s) ran", len(self.startup_hooks))
 
-    async def _run_shutdown_hooks(self) -> None:
-        for hook in self.shutdown_hooks:
-            try:
-                await call_hook(hook)
-            except Exception:
-                logger.exception("on_shutdown hook %s failed", hook_name(hook))
-
     async def _app_event(self, scope: Scope, event: str) -> None:
         """Send lifespan ``event`` to the wrapped app and wait for its answer."""
         assert self.app is not None
         if event == "startup":
+            self._to_app, self._from_app = asyncio.Queue(), asyncio.Queue()
             self._app_task = asyncio.get_running_loop().create_task(
                 self.app(scope, self._to_app.get, self._from_app.put)
             )
@@ -137,9 +144,11 @@ class Lifespan:
         await asyncio.wait({answer, self._app_task}, return_when=asyncio.FIRST_COMPLETED)
         if not answer.done():
             answer.cancel()
-            # The app returned or raised without answering: it has no lifespan.
-            if not self._app_task.cancelled() and self._app_task.exception() is not None:
-                logger.debug("the wrapped app does not support lifespan events")
+            # The app returned or raised without answering: it has no lifespan,
+            # and what it raised says only that.
+            if not self._app_task.cancelled():
+                self._app_task.exception()
+            logger.debug("the wrapped app does not support lifespan events")
             self._app_task = None
             return
         message = answer.result()

@@ -7,6 +7,7 @@ import functools
 import inspect
 import re
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -156,11 +157,19 @@ def _wrap_async(
 
         return measured
 
-    slots = asyncio.Semaphore(max_concurrency)
+    # asyncio primitives belong to one event loop; tests and workers may run
+    # the capability on several, one after another.
+    per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+        weakref.WeakKeyDictionary()
+    )
 
     @functools.wraps(function)
     async def limited(*args: Any, **kwargs: Any) -> Any:
         started = start()
+        loop = asyncio.get_running_loop()
+        slots = per_loop.get(loop)
+        if slots is None:
+            slots = per_loop[loop] = asyncio.Semaphore(max_concurrency)
         try:
             if slots.locked():
                 metrics.wait_begins()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -376,3 +377,49 @@ def test_wrapped_app_whose_startup_fails_fails_the_start(
     runtime = make_runtime(app=Starlette(lifespan=lifespan))
     with pytest.raises(OSError, match="cannot open the model file"), RuntimeClient(runtime):
         pass
+
+
+def test_runtime_can_be_started_again(runtime: AgentRuntime) -> None:
+    """A second client session on the same runtime reruns the hooks and reports starting."""
+    gate = threading.Event()
+    runs: list[int] = []
+
+    @runtime.on_startup
+    def warm_up() -> None:
+        runs.append(1)
+        if len(runs) == 2:
+            gate.wait(10)
+
+    with RuntimeClient(runtime) as client:
+        assert client.get("/health/startup").status_code == 200
+    with RuntimeClient(runtime, wait_for_startup=False) as client:
+        assert client.get("/health/startup").status_code == 503
+        gate.set()
+        client.portal.call(runtime.wait_started)  # type: ignore[union-attr]
+        assert client.get("/health/startup").status_code == 200
+    assert runs == [1, 1]
+
+
+def test_hung_sync_shutdown_hook_is_abandoned_at_the_timeout(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """A sync on_shutdown hook that hangs does not hold the shutdown past its timeout."""
+    runtime = make_runtime(settings=Settings(shutdown_hooks_timeout_seconds=0.2))
+    release = threading.Event()
+    ran: list[str] = []
+
+    @runtime.on_shutdown
+    def hangs() -> None:
+        release.wait(30)
+
+    @runtime.on_shutdown
+    def after() -> None:
+        ran.append("after")
+
+    with RuntimeClient(runtime):
+        began = time.monotonic()
+    waited = time.monotonic() - began
+    release.set()
+    assert waited < 10  # a bound on the hang (30 s), far above the 0.2 s timeout
+    # The hook after the hung one never ran: the timeout covers them all.
+    assert ran == []

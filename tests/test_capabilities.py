@@ -204,3 +204,19 @@ def test_duplicate_and_invalid_names_are_refused(runtime: AgentRuntime) -> None:
         runtime.capability("same")(noop)
     with pytest.raises(CapabilityError, match="name 'has space' is invalid"):
         runtime.capability("has space")(noop)
+
+
+def test_limited_async_capability_works_on_successive_event_loops(runtime: AgentRuntime) -> None:
+    """A max_concurrency capability keeps working when called from a second event loop."""
+
+    @runtime.capability(max_concurrency=1)
+    async def one_at_a_time(payload: int) -> int:
+        await asyncio.sleep(0.01)
+        return payload
+
+    async def contend() -> list[int]:
+        return list(await asyncio.gather(*(one_at_a_time(i) for i in range(3))))
+
+    assert asyncio.run(contend()) == [0, 1, 2]
+    assert asyncio.run(contend()) == [0, 1, 2]
+    assert requests(runtime, "one_at_a_time", "success") == 6
