@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 __all__ = [
+    "ASGIApp",
     "BodyTooLarge",
+    "ClientDisconnected",
     "Message",
     "Receive",
     "Scope",
@@ -22,12 +24,17 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class BodyTooLarge(Exception):
     """The request body is larger than the limit."""
+
+
+class ClientDisconnected(Exception):
+    """The client went away before sending the whole body."""
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -52,7 +59,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

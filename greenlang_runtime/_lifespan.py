@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from greenlang_runtime._http import Message, Receive, Scope, Send
+from greenlang_runtime._http import ASGIApp, Message, Scope
 from greenlang_runtime.health import Lifecycle, Phase
 
 __all__ = ["Hook", "Lifespan"]
@@ -18,7 +18,6 @@ __all__ = ["Hook", "Lifespan"]
 logger = logging.getLogger("greenlang_runtime")
 
 Hook = Callable[[], Any]
-ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 
 async def call_hook(hook: Hook) -> None:
@@ -75,8 +74,10 @@ class Lifespan:
 
     async def startup(self, scope: Scope) -> None:
         """Start the wrapped app, the watchdog and (in the background) the hooks."""
-        # A runtime may be started again (one test client after another).
-        self.lifecycle.phase = Phase.STARTING
+        # A runtime may be started again (one test client after another); a
+        # shutdown signal that came first stands.
+        if not self.lifecycle.draining:
+            self.lifecycle.phase = Phase.STARTING
         self.lifecycle.startup_error = None
         if self.app is not None:
             await self._app_event(scope, "startup")
@@ -135,7 +136,7 @@ class Lifespan:
         assert self.app is not None
         if event == "startup":
             self._to_app, self._from_app = asyncio.Queue(), asyncio.Queue()
-            self._app_task = asyncio.get_running_loop().create_task(
+            self._app_task = asyncio.ensure_future(
                 self.app(scope, self._to_app.get, self._from_app.put)
             )
         assert self._app_task is not None

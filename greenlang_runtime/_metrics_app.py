@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, make_asgi_app
 
-from greenlang_runtime._http import Receive, Scope, Send, error_response
-from greenlang_runtime.asgi import ASGIApp
+from greenlang_runtime._http import ASGIApp, Receive, Scope, Send, error_response
 from greenlang_runtime.config import METRICS_PATH
 
 __all__ = ["make_metrics_app"]

@@ -37,7 +37,10 @@ class LoopWatchdog:
         self._thread: threading.Thread | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Begin pinging ``loop`` (the running loop, usually)."""
+        """Begin pinging ``loop`` (the running loop, usually), forgetting any earlier loop."""
+        self._pending = False
+        self.last_lag = 0.0
+        self._stall_ended = -math.inf
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, args=(loop,), name="greenlang-loop-watchdog", daemon=True
@@ -72,8 +75,9 @@ class LoopWatchdog:
         while not self._stop.wait(self._interval):
             if self._pending:
                 continue
-            self._pending = True
+            # In this order: a probe that sees the ping pending must see its time.
             self._sent_at = time.monotonic()
+            self._pending = True
             try:
                 loop.call_soon_threadsafe(self._pong)
             except RuntimeError:  # the loop has closed

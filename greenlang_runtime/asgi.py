@@ -14,10 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import anyio.to_thread
-
 from greenlang_runtime._http import (
+    ASGIApp,
     BodyTooLarge,
+    ClientDisconnected,
     Message,
     Receive,
     Scope,
@@ -44,7 +44,6 @@ __all__ = ["RuntimeApp"]
 
 logger = logging.getLogger("greenlang_runtime")
 
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _CAPABILITY_PREFIX = CAPABILITIES_PATH + "/"
 _CLOSE = (b"connection", b"close")
 _JSON_TYPES = (b"application/json",)
@@ -160,8 +159,8 @@ class RuntimeApp:
         if content_type is not None and not _is_json(content_type):
             await error_response(
                 send,
-                415,
-                "unsupported_media_type",
+                400,
+                "invalid_content_type",
                 f"Content-Type {content_type.decode('latin-1')!r} is not JSON; "
                 "send the payload as application/json.",
             )
@@ -178,31 +177,37 @@ class RuntimeApp:
                 [_CLOSE],
             )
             return
+        except ClientDisconnected:
+            return  # nobody to answer, and half a payload is no payload
         try:
             payload = json.loads(body)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
             await error_response(
-                send, 400, "invalid_json", f"The request body is not JSON: {error}."
+                send, 400, "invalid_json", f"The request body is not JSON: {reason}."
             )
             return
+        await self._invoke(capability, payload, send)
 
+    async def _invoke(self, capability: Capability, payload: Any, send: Send) -> None:
+        """Call ``capability`` and answer with its result, recording the outcome."""
+        name = capability.name
         task = asyncio.current_task()
         assert task is not None
         self._calls.add(task)
+        record = capability.recorder.record
+        started = self.metrics.start()
         try:
-            if capability.is_async:
-                result = await capability.function(payload)
-            else:
-                result = await anyio.to_thread.run_sync(
-                    capability.function, payload, abandon_on_cancel=True
-                )
+            result = await capability.invoke(payload)
         except asyncio.CancelledError:
+            record(started, True, "CancelledError")
             if not self.lifecycle.stopping:
                 raise
             task.uncancel()
             await _shutting_down(send)
             return
         except Exception as error:
+            record(started, True, type(error).__name__)
             logger.exception("capability %r raised %s", name, type(error).__name__)
             await error_response(
                 send,
@@ -211,11 +216,15 @@ class RuntimeApp:
                 f"The capability {name!r} raised {type(error).__name__}.",
             )
             return
+        except BaseException as error:
+            record(started, True, type(error).__name__)
+            raise
         finally:
             self._calls.discard(task)
         try:
             encoded = encode(result)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
+            record(started, True, type(error).__name__)
             logger.error("capability %r returned a value JSON cannot hold: %s", name, error)
             await error_response(
                 send,
@@ -224,6 +233,7 @@ class RuntimeApp:
                 f"The capability {name!r} returned a {type(result).__name__} that is not JSON.",
             )
             return
+        record(started, False)
         await json_response(send, 200, encoded)
 
     def _route_recorder(self, scope: Scope) -> CallRecorder:

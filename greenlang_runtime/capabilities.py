@@ -2,49 +2,79 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
-import threading
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from greenlang_runtime.exceptions import CapabilityError
-from greenlang_runtime.metrics import AgentMetrics, CallRecorder
+import anyio.to_thread
 
-__all__ = ["Capability", "wrap_capability"]
+from greenlang_runtime._slots import Slots
+from greenlang_runtime.exceptions import CapabilityError
+from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+
+__all__ = ["Capability"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
-@dataclass(frozen=True, slots=True)
 class Capability:
-    """A declared capability.
+    """A declared capability: the author's function, its limit and its recorder.
 
     Args:
+        function: the author's function, sync or async, taking the payload.
         name: the name in ``/v1/capabilities/{name}`` and the ``capability`` label.
-        description: first line of the function's docstring, or empty.
-        function: the measured wrapper (what the decorator returned).
-        is_async: whether ``function`` returns an awaitable.
+        description: shown by ``GET /v1/capabilities``.
         max_concurrency: calls allowed at once; ``None`` means unlimited.
+        metrics: where calls are recorded.
     """
 
-    name: str
-    description: str
-    function: Callable[..., Any]
-    is_async: bool
-    max_concurrency: int | None
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        name: str,
+        description: str,
+        max_concurrency: int | None,
+        metrics: AgentMetrics,
+    ) -> None:
+        check_name(name)
+        check_max_concurrency(name, max_concurrency)
+        self.raw = function
+        self.name = name
+        self.description = description
+        self.is_async = inspect.iscoroutinefunction(function)
+        self.max_concurrency = max_concurrency
+        self.slots = None if max_concurrency is None else Slots(max_concurrency, metrics)
+        self.recorder = metrics.recorder(name)
+        self.function = _measured(function, self.is_async, metrics, self.recorder, self.slots)
+
+    async def invoke(self, payload: Any) -> Any:
+        """Call the raw function with ``payload`` from the event loop, unmeasured.
+
+        Waits for a slot on the loop, not in a worker thread, so calls queued
+        behind ``max_concurrency`` never hold threads other work needs; a
+        sync function then runs in a worker thread, off the loop.
+        """
+        slots = self.slots
+        if slots is not None:
+            await slots.acquire_async()
+        try:
+            if self.is_async:
+                return await self.raw(payload)
+            return await anyio.to_thread.run_sync(self.raw, payload, abandon_on_cancel=True)
+        finally:
+            if slots is not None:
+                slots.release()
 
 
 def check_name(name: str) -> str:
     """Return ``name`` if it can be a capability name, else raise."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name == OTHER:
         raise CapabilityError(
             f"Capability name {name!r} is invalid: use 1 to 63 letters, digits, "
-            "'_', '.' or '-', starting with a letter or digit."
+            f"'_', '.' or '-', starting with a letter or digit, and not {OTHER!r} "
+            "(the label of requests no route matched)."
         )
     return name
 
@@ -71,30 +101,20 @@ def describe(function: Callable[..., Any]) -> str:
     return doc.strip().splitlines()[0] if doc and doc.strip() else ""
 
 
-def wrap_capability(
+def _measured(
     function: Callable[..., Any],
+    is_async: bool,
     metrics: AgentMetrics,
     recorder: CallRecorder,
-    max_concurrency: int | None,
+    slots: Slots | None,
 ) -> Callable[..., Any]:
-    """Wrap ``function`` so each call is recorded; it stays sync or async as it was.
+    """``function``, recording each call; it stays sync or async as it was.
 
     The wrapper returns what the function returns and raises what it raises.
     """
-    if inspect.iscoroutinefunction(function):
-        return _wrap_async(function, metrics, recorder, max_concurrency)
-    return _wrap_sync(function, metrics, recorder, max_concurrency)
-
-
-def _wrap_sync(
-    function: Callable[..., Any],
-    metrics: AgentMetrics,
-    recorder: CallRecorder,
-    max_concurrency: int | None,
-) -> Callable[..., Any]:
     start, record = metrics.start, recorder.record
 
-    if max_concurrency is None:
+    if not is_async and slots is None:
 
         @functools.wraps(function)
         def measured(*args: Any, **kwargs: Any) -> Any:
@@ -109,84 +129,42 @@ def _wrap_sync(
 
         return measured
 
-    slots = threading.BoundedSemaphore(max_concurrency)
-
-    @functools.wraps(function)
-    def limited(*args: Any, **kwargs: Any) -> Any:
-        started = start()
-        try:
-            if not slots.acquire(blocking=False):
-                metrics.wait_begins()
-                try:
-                    slots.acquire()
-                finally:
-                    metrics.wait_ends()
-            try:
-                result = function(*args, **kwargs)
-            finally:
-                slots.release()
-        except BaseException as error:
-            record(started, True, type(error).__name__)
-            raise
-        record(started, False)
-        return result
-
-    return limited
-
-
-def _wrap_async(
-    function: Callable[..., Any],
-    metrics: AgentMetrics,
-    recorder: CallRecorder,
-    max_concurrency: int | None,
-) -> Callable[..., Any]:
-    start, record = metrics.start, recorder.record
-
-    if max_concurrency is None:
+    if not is_async:
+        assert slots is not None
 
         @functools.wraps(function)
-        async def measured(*args: Any, **kwargs: Any) -> Any:
+        def limited(*args: Any, **kwargs: Any) -> Any:
             started = start()
             try:
-                result = await function(*args, **kwargs)
+                slots.acquire()
+                try:
+                    result = function(*args, **kwargs)
+                finally:
+                    slots.release()
             except BaseException as error:
                 record(started, True, type(error).__name__)
                 raise
             record(started, False)
             return result
 
-        return measured
-
-    # asyncio primitives belong to one event loop; tests and workers may run
-    # the capability on several, one after another.
-    per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-        weakref.WeakKeyDictionary()
-    )
+        return limited
 
     @functools.wraps(function)
-    async def limited(*args: Any, **kwargs: Any) -> Any:
+    async def measured_async(*args: Any, **kwargs: Any) -> Any:
         started = start()
-        loop = asyncio.get_running_loop()
-        slots = per_loop.get(loop)
-        if slots is None:
-            slots = per_loop[loop] = asyncio.Semaphore(max_concurrency)
         try:
-            if slots.locked():
-                metrics.wait_begins()
-                try:
-                    await slots.acquire()
-                finally:
-                    metrics.wait_ends()
-            else:
-                await slots.acquire()
-            try:
+            if slots is None:
                 result = await function(*args, **kwargs)
-            finally:
-                slots.release()
+            else:
+                await slots.acquire_async()
+                try:
+                    result = await function(*args, **kwargs)
+                finally:
+                    slots.release()
         except BaseException as error:
             record(started, True, type(error).__name__)
             raise
         record(started, False)
         return result
 
-    return limited
+    return measured_async

@@ -128,65 +128,75 @@ _IDENTITY_SOURCES: tuple[tuple[str, str, Callable[[str, str], str]], ...] = (
 )
 
 
-def _port(name: str, raw: str) -> int:
-    value = _integer(name, raw)
-    if not 1 <= value <= 65535:
-        raise ConfigError(name, raw, "a port must be between 1 and 65535")
-    return value
-
-
-def _integer(name: str, raw: str) -> int:
+def _to_int(name: str, raw: str) -> int:
     try:
         return int(raw.strip())
     except ValueError:
         raise ConfigError(name, raw, "it must be a whole number") from None
 
 
-def _positive_integer(name: str, raw: str) -> int:
-    value = _integer(name, raw)
-    if value < 1:
-        raise ConfigError(name, raw, "it must be at least 1")
-    return value
-
-
-def _seconds(name: str, raw: str) -> float:
+def _to_seconds(name: str, raw: str) -> float:
     try:
-        value = float(raw.strip())
+        return float(raw.strip())
     except ValueError:
         raise ConfigError(name, raw, "it must be a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(name, raw, "it must be a finite, non-negative number of seconds")
-    return value
 
 
-def _positive_seconds(name: str, raw: str) -> float:
-    value = _seconds(name, raw)
-    if value == 0:
-        raise ConfigError(name, raw, "it must be more than 0 seconds")
-    return value
+def _to_text(name: str, raw: str) -> str:
+    return raw.strip()
 
 
-def _host(name: str, raw: str) -> str:
-    value = raw.strip()
-    if not value or any(c.isspace() for c in value):
-        raise ConfigError(name, raw, "it must be a host name or IP address")
-    return value
+def _to_lower(name: str, raw: str) -> str:
+    return raw.strip().lower()
 
 
-def _log_level(name: str, raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in _LOG_LEVELS:
-        raise ConfigError(name, raw, f"it must be one of {', '.join(_LOG_LEVELS)}")
-    return value
-
-
-def _boolean(name: str, raw: str) -> bool:
+def _to_bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigError(name, raw, "it must be true or false")
+
+
+# Checks of typed values, shared by the environment and by Settings(...) in
+# code: ``shown`` is the value as the user wrote it, quoted in the error.
+
+
+def _check_port(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(name, shown, "a port must be a whole number between 1 and 65535")
+
+
+def _check_at_least_one(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, shown, "it must be a whole number of at least 1")
+
+
+def _check_seconds(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(name, shown, "it must be a finite, non-negative number of seconds")
+
+
+def _check_positive_seconds(name: str, value: object, shown: object) -> None:
+    _check_seconds(name, value, shown)
+    if value == 0:
+        raise ConfigError(name, shown, "it must be more than 0 seconds")
+
+
+def _check_host(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        raise ConfigError(name, shown, "it must be a host name or IP address")
+
+
+def _check_log_level(name: str, value: object, shown: object) -> None:
+    if value not in _LOG_LEVELS:
+        raise ConfigError(name, shown, f"it must be one of {', '.join(_LOG_LEVELS)}")
+
+
+def _check_bool(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, shown, "it must be true or false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +229,9 @@ class Settings:
     access_log: bool = False
 
     def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            _SETTINGS[field.name][1](field.name, value, value)
         if self.http_port == self.metrics_port:
             raise ConfigError(
                 "GL_METRICS_PORT",
@@ -234,7 +247,7 @@ class Settings:
         for field in fields(cls):
             variable = env_name(field.name)
             if variable in env:
-                values[field.name] = _PARSERS[field.name](variable, env[variable])
+                values[field.name] = parse_setting(field.name, env[variable], variable)
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -250,7 +263,7 @@ class Settings:
 def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     """``GL_*`` variables that set nothing: most likely misspelt."""
     env = os.environ if environ is None else environ
-    known = {env_name(field) for field in _PARSERS}
+    known = {env_name(field) for field in _SETTINGS}
     return sorted(name for name in env if name.startswith("GL_") and name not in known)
 
 
@@ -260,19 +273,23 @@ def env_name(field: str) -> str:
 
 
 def parse_setting(field: str, raw: str, name: str | None = None) -> object:
-    """Parse one setting the way the environment would, naming ``name`` on error."""
-    return _PARSERS[field](name or env_name(field), raw)
+    """Parse and check one setting given as text, naming ``name`` on error."""
+    name = name or env_name(field)
+    convert, check = _SETTINGS[field]
+    value = convert(name, raw)
+    check(name, value, raw)
+    return value
 
 
-_PARSERS: dict[str, Callable[[str, str], object]] = {
-    "http_host": _host,
-    "http_port": _port,
-    "metrics_port": _port,
-    "max_body_bytes": _positive_integer,
-    "prestop_delay_seconds": _seconds,
-    "drain_timeout_seconds": _seconds,
-    "shutdown_hooks_timeout_seconds": _seconds,
-    "loop_stall_seconds": _positive_seconds,
-    "log_level": _log_level,
-    "access_log": _boolean,
+_SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, object], None]]] = {
+    "http_host": (_to_text, _check_host),
+    "http_port": (_to_int, _check_port),
+    "metrics_port": (_to_int, _check_port),
+    "max_body_bytes": (_to_int, _check_at_least_one),
+    "prestop_delay_seconds": (_to_seconds, _check_seconds),
+    "drain_timeout_seconds": (_to_seconds, _check_seconds),
+    "shutdown_hooks_timeout_seconds": (_to_seconds, _check_seconds),
+    "loop_stall_seconds": (_to_seconds, _check_positive_seconds),
+    "log_level": (_to_lower, _check_log_level),
+    "access_log": (_to_bool, _check_bool),
 }

@@ -70,10 +70,14 @@ class Lifecycle:
     def startup(self) -> ProbeResult:
         """Startup: every ``on_startup`` hook has finished."""
         if self.phase is Phase.STARTING:
-            return 503, {"status": "starting", "checks": {}}
-        if self.phase is Phase.STARTUP_FAILED:
-            return 503, {"status": "failed", "error": self.startup_error, "checks": {}}
-        return 200, {"status": "ok", "checks": {}}
+            hooks: dict[str, Any] = {"status": "pending"}
+        elif self.phase is Phase.STARTUP_FAILED:
+            hooks = {"status": "down", "error": self.startup_error}
+        else:
+            hooks = {"status": "up"}
+        up = hooks["status"] == "up"
+        body = {"status": "ok" if up else "unavailable", "checks": {"on_startup": hooks}}
+        return (200 if up else 503), body
 
     def ready(self) -> ProbeResult:
         """Readiness: started, not draining."""

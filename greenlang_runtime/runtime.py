@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
@@ -10,16 +9,11 @@ from typing import Any, TypeVar, overload
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.registry import Collector
 
+from greenlang_runtime._http import ASGIApp
 from greenlang_runtime._lifespan import Hook, Lifespan
 from greenlang_runtime._metrics_app import make_metrics_app
-from greenlang_runtime.asgi import ASGIApp, RuntimeApp
-from greenlang_runtime.capabilities import (
-    Capability,
-    check_max_concurrency,
-    check_name,
-    describe,
-    wrap_capability,
-)
+from greenlang_runtime.asgi import RuntimeApp
+from greenlang_runtime.capabilities import Capability, describe
 from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
@@ -164,21 +158,18 @@ class AgentRuntime:
         description: str | None,
         max_concurrency: int | None,
     ) -> _F:
-        name = check_name(function.__name__ if name is None else name)
+        name = function.__name__ if name is None else name
         if name in self.capabilities:
             raise CapabilityError(f"A capability named {name!r} is already declared.")
-        check_max_concurrency(name, max_concurrency)
-        measured = wrap_capability(
-            function, self.metrics, self.metrics.recorder(name), max_concurrency
+        capability = Capability(
+            function,
+            name,
+            describe(function) if description is None else description,
+            max_concurrency,
+            self.metrics,
         )
-        self.capabilities[name] = Capability(
-            name=name,
-            description=describe(function) if description is None else description,
-            function=measured,
-            is_async=asyncio.iscoroutinefunction(function),
-            max_concurrency=max_concurrency,
-        )
-        return measured  # type: ignore[return-value]
+        self.capabilities[name] = capability
+        return capability.function  # type: ignore[return-value]
 
     def on_startup(self, hook: _H) -> _H:
         """Run ``hook`` once the listener is open; ``/health/startup`` is 503 until all have run."""

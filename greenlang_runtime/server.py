@@ -22,14 +22,17 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import uvicorn
 
 from greenlang_runtime.asgi import RuntimeApp
-from greenlang_runtime.config import Settings
+from greenlang_runtime.config import Settings, parse_setting
+from greenlang_runtime.exceptions import ConfigError
 from greenlang_runtime.health import Phase
 from greenlang_runtime.logs import configure_logging
 
@@ -42,6 +45,8 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # cancels what is still running.
 _ABORT_GRACE_SECONDS = 1.0
 EXIT_STARTUP_FAILED = 3
+# After the loop has closed, how long idle worker threads get to end.
+_THREADS_GRACE_SECONDS = 1.0
 
 
 class _Server(uvicorn.Server):
@@ -78,8 +83,9 @@ class _Shutdown:
         self.begin(self.settings.prestop_delay_seconds)
 
     def on_startup_failure(self) -> None:
-        # Never ready, so no endpoint to wait out: stop at once, and say so.
-        self.exit_code = 1
+        # Never ready, so no endpoint to wait out: stop at once, and say so
+        # with the status uvicorn gives a failed lifespan startup.
+        self.exit_code = EXIT_STARTUP_FAILED
         self.begin(0.0)
 
     def begin(self, prestop_delay: float) -> None:
@@ -126,13 +132,13 @@ async def serve(app: RuntimeApp, metrics_app: Any, settings: Settings) -> int:
     shutdown = _Shutdown(app, http, settings, loop)
     app.lifespan.on_startup_failure = shutdown.on_startup_failure
     restore = _own_signals(loop, shutdown.on_signal)
+    metrics_task = loop.create_task(_exit_status_of(metrics.serve()))
     try:
-        metrics_task = loop.create_task(metrics.serve())
         # uvicorn offers no event for "listening"; poll its flag.
         while not metrics.started and not metrics_task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         if metrics_task.done():
-            return _exit_status(metrics_task)
+            return metrics_task.result()
         status = await _exit_status_of(http.serve())
         if status != 0:
             return status
@@ -146,20 +152,12 @@ async def serve(app: RuntimeApp, metrics_app: Any, settings: Settings) -> int:
         restore()
 
 
-async def _exit_status_of(serving: Any) -> int:
+async def _exit_status_of(serving: Awaitable[None]) -> int:
+    """Await a uvicorn ``serve()``; its ``sys.exit`` (port in use, failed startup) as a status."""
     try:
         await serving
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
-    return 0
-
-
-def _exit_status(task: asyncio.Task[Any]) -> int:
-    error = task.exception()
-    if isinstance(error, SystemExit):
-        return error.code if isinstance(error.code, int) else 1
-    if error is not None:
-        raise error
     return 0
 
 
@@ -191,15 +189,61 @@ def run_runtime(
 
     ``host``, ``port`` and ``metrics_port`` override the runtime's settings.
     """
-    overrides = {
-        key: value
-        for key, value in (("http_host", host), ("http_port", port), ("metrics_port", metrics_port))
-        if value is not None
-    }
-    settings = dataclasses.replace(runtime.settings, **overrides)
+    settings = _with_options(runtime.settings, host, port, metrics_port)
     configure_logging(settings.log_level)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(serve(runtime.asgi_app, runtime.metrics_app, settings))
+        status = runner.run(serve(runtime.asgi_app, runtime.metrics_app, settings))
+    _leave_abandoned_threads(status)
+    return status
+
+
+def _with_options(
+    settings: Settings, host: str | None, port: int | None, metrics_port: int | None
+) -> Settings:
+    """``settings`` with the command-line options applied; errors name the option."""
+    http_port = settings.http_port if port is None else port
+    metrics = settings.metrics_port if metrics_port is None else metrics_port
+    if http_port == metrics:
+        option, value = ("--port", port) if port is not None else ("--metrics-port", metrics)
+        raise ConfigError(
+            option, str(value), f"the HTTP and metrics ports must differ (both are {http_port})"
+        )
+    return dataclasses.replace(
+        settings,
+        http_host=settings.http_host
+        if host is None
+        else str(parse_setting("http_host", host, "--host")),
+        http_port=http_port,
+        metrics_port=metrics,
+    )
+
+
+def _leave_abandoned_threads(status: int) -> None:
+    """Exit now if worker threads still run work given up on at the deadlines.
+
+    Calls answered 503 at the drain deadline, and sync hooks past their
+    timeout, may still run in (non-daemon) worker threads, which would hold
+    the exit until Kubernetes kills the pod. Idle threads are given a moment
+    to end first.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    deadline = time.monotonic() + _THREADS_GRACE_SECONDS
+    busy = []
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            busy.append(thread.name)
+    if busy:
+        logger.warning(
+            "exiting with %d thread(s) still running abandoned work: %s", len(busy), ", ".join(busy)
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

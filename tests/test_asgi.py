@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from greenlang_runtime import AgentRuntime, Settings
-from greenlang_runtime._http import Receive, Scope, Send
+from greenlang_runtime._http import Message, Receive, Scope, Send
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 
@@ -58,7 +59,10 @@ def test_startup_probe_is_503_while_hooks_run(runtime: AgentRuntime) -> None:
 
     with RuntimeClient(runtime, wait_for_startup=False) as client:
         assert client.get("/health/startup").status_code == 503
-        assert client.get("/health/startup").json()["status"] == "starting"
+        assert client.get("/health/startup").json() == {
+            "status": "unavailable",
+            "checks": {"on_startup": {"status": "pending"}},
+        }
         assert client.get("/health/ready").status_code == 503
         assert client.get("/health/live").status_code == 200
         gate.set()
@@ -77,8 +81,16 @@ def test_failed_startup_hook_keeps_probes_503(runtime: AgentRuntime) -> None:
     with RuntimeClient(runtime) as client:
         response = client.get("/health/startup")
         assert response.status_code == 503
-        assert response.json()["status"] == "failed"
-        assert "broken raised ConnectionError" in response.json()["error"]
+        assert response.json() == {
+            "status": "unavailable",
+            "checks": {
+                "on_startup": {
+                    "status": "down",
+                    "error": "on_startup hook test_failed_startup_hook_keeps_probes_503.<locals>"
+                    ".broken raised ConnectionError",
+                }
+            },
+        }
         assert client.get("/health/ready").status_code == 503
 
 
@@ -142,19 +154,20 @@ def test_sync_capability_runs_off_the_event_loop(runtime: AgentRuntime) -> None:
     [
         (b"{not json", {"content-type": "application/json"}, 400, "invalid_json"),
         (b"", {"content-type": "application/json"}, 400, "invalid_json"),
-        (b"{}", {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"[" * 100_000, {"content-type": "application/json"}, 400, "invalid_json"),
+        (b"{}", {"content-type": "text/plain"}, 400, "invalid_content_type"),
         (
             b"a=1",
             {"content-type": "application/x-www-form-urlencoded"},
-            415,
-            "unsupported_media_type",
+            400,
+            "invalid_content_type",
         ),
     ],
 )
 def test_bad_requests_get_clear_errors_and_serving_goes_on(
     client: RuntimeClient, body: bytes, headers: dict[str, str], status: int, error_type: str
 ) -> None:
-    """Malformed JSON is 400, a non-JSON content type 415; the next call still works."""
+    """Malformed or deeply nested JSON, or a non-JSON content type, is 400; serving goes on."""
     response = client.post("/v1/capabilities/echo", content=body, headers=headers)
     assert response.status_code == status
     assert response.json()["error"]["type"] == error_type
@@ -210,6 +223,11 @@ def test_result_that_is_not_json_is_500(client: RuntimeClient) -> None:
         "type": "invalid_result",
         "message": "The capability 'unencodable' returned a set that is not JSON.",
     }
+    # The caller got a 500, so the call counts as an error, of the encoder's class.
+    runtime = client.runtime
+    labels = {"capability": "unencodable", "status": "error"}
+    assert metric_value(runtime, "agent_requests_total", labels) == 1
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "TypeError"}) == 1
 
 
 def test_body_limit_applies_to_declared_and_streamed_bodies(
@@ -325,7 +343,7 @@ def test_wrapped_fastapi_app(make_runtime: Callable[..., AgentRuntime]) -> None:
 
 def test_watchdog_fails_liveness_after_a_stall(make_runtime: Callable[..., AgentRuntime]) -> None:
     """A call that blocks the event loop past the threshold makes the next live probe 503."""
-    runtime = make_runtime(settings=Settings(loop_stall_seconds=0.4))
+    runtime = make_runtime(settings=Settings(loop_stall_seconds=1.0))
 
     @runtime.capability
     async def blocker(payload: float) -> None:
@@ -333,15 +351,16 @@ def test_watchdog_fails_liveness_after_a_stall(make_runtime: Callable[..., Agent
 
     with RuntimeClient(runtime) as client:
         assert client.get("/health/live").status_code == 200
-        client.post("/v1/capabilities/blocker", json=1.0)
+        client.post("/v1/capabilities/blocker", json=2.0)
         response = client.get("/health/live")
         assert response.status_code == 503
         check = response.json()["checks"]["event_loop"]
         assert check["status"] == "down"
-        assert check["latency_ms"] >= 400
-        assert "GL_LOOP_STALL_SECONDS=0.4" in check["error"]
-        # Once the loop runs freely again, liveness recovers.
-        client.portal.call(asyncio.sleep, 0.5)  # type: ignore[union-attr]
+        assert check["latency_ms"] >= 1000
+        assert "GL_LOOP_STALL_SECONDS=1" in check["error"]
+        # A stall is reported for the threshold's length after it ends, then
+        # liveness recovers.
+        client.portal.call(asyncio.sleep, 1.1)  # type: ignore[union-attr]
         assert client.get("/health/live").status_code == 200
         assert client.get("/health/ready").status_code == 200
 
@@ -423,3 +442,63 @@ def test_hung_sync_shutdown_hook_is_abandoned_at_the_timeout(
     assert waited < 10  # a bound on the hang (30 s), far above the 0.2 s timeout
     # The hook after the hung one never ran: the timeout covers them all.
     assert ran == []
+
+
+def test_body_cut_short_by_a_disconnect_never_reaches_the_capability(
+    runtime: AgentRuntime,
+) -> None:
+    """A client that leaves mid-body gets no answer, and the capability is not called."""
+    calls: list[object] = []
+
+    @runtime.capability
+    def record(payload: object) -> None:
+        calls.append(payload)
+
+    messages: list[Message] = [
+        {"type": "http.request", "body": b"12", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/capabilities/record",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"5")],
+    }
+    asyncio.run(runtime.asgi_app(scope, receive, send))
+    assert (calls, sent) == ([], [])
+
+
+def test_calls_queued_for_a_sync_capability_hold_no_worker_thread(runtime: AgentRuntime) -> None:
+    """50 calls queued behind max_concurrency=1 leave the worker threads free for other calls."""
+    release = threading.Event()
+
+    @runtime.capability(max_concurrency=1)
+    def exclusive(payload: object) -> str:
+        release.wait(30)
+        return "done"
+
+    @runtime.capability
+    def quick(payload: object) -> str:
+        return "quick"
+
+    with RuntimeClient(runtime) as client, ThreadPoolExecutor(max_workers=51) as pool:
+        queued = [
+            pool.submit(client.post, "/v1/capabilities/exclusive", json={}) for _ in range(50)
+        ]
+        deadline = time.monotonic() + 20
+        while metric_value(runtime, "agent_queue_depth") != 49:
+            assert time.monotonic() < deadline, "the calls never queued"
+            time.sleep(0.01)
+        # More calls wait than the thread pool has threads (40), yet this one runs.
+        assert client.post("/v1/capabilities/quick", json={}).json() == "quick"
+        release.set()
+        assert [f.result().json() for f in queued] == ["done"] * 50
+    assert metric_value(runtime, "agent_queue_depth") == 0

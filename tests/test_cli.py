@@ -61,11 +61,27 @@ def test_run_rejects_bad_targets_in_one_line(
     assert result.output.count("\n") == 1
 
 
-def test_run_rejects_a_bad_port() -> None:
-    """--port outside 1-65535 is a usage error naming the option."""
-    result = CliRunner().invoke(main, ["run", "m:a", "--port", "70000"])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--port", "70000"], "'--port': 70000 is not in the range 1<=x<=65535"),
+        (["--port", "9090"], "--port='9090' is invalid: the HTTP and metrics ports must differ"),
+        (["--metrics-port", "8000"], "--metrics-port='8000' is invalid: the HTTP and metrics"),
+        (["--host", " "], "--host=' ' is invalid: it must be a host name or IP address"),
+    ],
+)
+def test_run_rejects_bad_options_naming_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], message: str
+) -> None:
+    """A bad --port, --metrics-port or --host exits 2 with a line naming the option."""
+    (tmp_path / "plain.py").write_text("async def app(scope, receive, send):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for variable in ("GL_HTTP_PORT", "GL_METRICS_PORT", "GL_HTTP_HOST"):
+        monkeypatch.delenv(variable, raising=False)
+    result = CliRunner().invoke(main, ["run", "plain:app", *options])
     assert result.exit_code == 2
-    assert "--port" in result.output
+    assert message in result.output
 
 
 @pytest.mark.integration

@@ -136,3 +136,21 @@ def test_misspelt_gl_variable_is_warned_about(caplog: pytest.LogCaptureFixture) 
     assert [r.getMessage() for r in caplog.records] == [
         "GL_HTTP_PROT is set but is not a setting of greenlang-runtime; ignored"
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "complaint"),
+    [
+        ("loop_stall_seconds", 0, "more than 0 seconds"),
+        ("max_body_bytes", -5, "at least 1"),
+        ("http_port", 0, "between 1 and 65535"),
+        ("http_port", "8000", "between 1 and 65535"),
+        ("drain_timeout_seconds", float("inf"), "finite"),
+        ("log_level", "loud", "one of debug"),
+        ("access_log", "yes", "true or false"),
+    ],
+)
+def test_settings_built_in_code_are_checked_too(field: str, value: object, complaint: str) -> None:
+    """Settings(...) in code obeys the same rules as the environment, naming the field."""
+    with pytest.raises(ConfigError, match=f"^{field}=.* is invalid: .*{complaint}"):
+        Settings(**{field: value})  # type: ignore[arg-type]

@@ -155,13 +155,11 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(
 ) -> None:
     """On SIGTERM: ready turns 503, requests are served through the pre-stop delay,
     the in-flight call finishes, the hook runs and the exit status is 0."""
-    agent = serve_agent(
-        AGENT, {"GL_PRESTOP_DELAY_SECONDS": "1.5", "GL_DRAIN_TIMEOUT_SECONDS": "10"}
-    )
+    agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "3", "GL_DRAIN_TIMEOUT_SECONDS": "20"})
     agent.wait_until("/health/ready")
     url = agent.url + "/v1/capabilities/calculate"
     with ThreadPoolExecutor() as pool:
-        slow = pool.submit(httpx2.post, url, json={"mass_kg": 1, "sleep": 2.5}, timeout=30)
+        slow = pool.submit(httpx2.post, url, json={"mass_kg": 1, "sleep": 5}, timeout=60)
         wait_for_inflight(agent, 1)
         agent.process.send_signal(signal.SIGTERM)
         agent.wait_until("/health/ready", status=503, timeout=5)
@@ -194,6 +192,26 @@ def test_calls_past_the_drain_deadline_get_503(serve_agent: Callable[..., Served
         assert stuck.result().json()["error"]["type"] == "shutting_down"
 
 
+def test_abandoned_sync_call_does_not_hold_the_exit(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """A sync call still running at the drain deadline is answered 503 and the process
+    exits 0 at once, without waiting for the worker thread to finish."""
+    agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "0", "GL_DRAIN_TIMEOUT_SECONDS": "0.5"})
+    agent.wait_until("/health/ready")
+    url = agent.url + "/v1/capabilities/sync-sleep"
+    with ThreadPoolExecutor() as pool:
+        stuck = pool.submit(httpx2.post, url, json=60, timeout=90)
+        wait_for_inflight(agent, 1)
+        began = time.monotonic()
+        status, err = agent.stop(timeout=60)
+        took = time.monotonic() - began
+        assert stuck.result().status_code == 503
+    assert status == 0, err
+    assert took < 20  # a bound on the hang (60 s), far above the 0.5 s drain
+    assert "still running abandoned work" in err
+
+
 def test_second_signal_exits_at_once(serve_agent: Callable[..., ServedAgent]) -> None:
     """A second SIGTERM during the pre-stop delay ends the process without waiting."""
     agent = serve_agent(AGENT, {"GL_PRESTOP_DELAY_SECONDS": "60"})
@@ -205,7 +223,7 @@ def test_second_signal_exits_at_once(serve_agent: Callable[..., ServedAgent]) ->
 
 
 def test_failing_startup_hook_exits_non_zero(serve_agent: Callable[..., ServedAgent]) -> None:
-    """An on_startup hook that raises makes the agent exit 1 (so the pod restarts)."""
+    """An on_startup hook that raises makes the agent exit 3 (so the pod restarts)."""
     agent = serve_agent(
         """
         from greenlang_runtime import AgentRuntime
@@ -218,7 +236,7 @@ def test_failing_startup_hook_exits_non_zero(serve_agent: Callable[..., ServedAg
         wait=False,
     )
     status, err = agent.exited()
-    assert status == 1
+    assert status == 3
     assert "on_startup hook load_model failed" in err
 
 
