@@ -11,12 +11,16 @@ from pathlib import Path
 from statistics import median
 
 from benchmarks._common import (
+    LOAD_CPU,
     PAYLOAD_BYTES,
+    PINNED,
+    SERVER_CPU,
     Section,
     Served,
     free_port,
     interleaved,
     number,
+    pin,
     progress,
     runtime_command,
     table,
@@ -26,8 +30,8 @@ from benchmarks._common import (
 
 __all__ = ["run"]
 
-ROUNDS = 8
-SECONDS = 3
+ROUNDS = 16
+SECONDS = 2
 WARM_UP_SECONDS = 1
 THREADS = 1
 CONNECTIONS = 32
@@ -85,6 +89,7 @@ def _wrk(script: Path, port: int, path: str, seconds: int) -> _Load:
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=lambda: pin(0, LOAD_CPU),
     )
     out = completed.stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -187,8 +192,13 @@ def run() -> Section:
             "listener, for `/metrics`, idle). All servers run throughout; each route is "
             f"warmed up for {WARM_UP_SECONDS} s, then the routes take turns, {ROUNDS} "
             "rounds. The ratio is the median of the per-round ratios to bare Starlette. "
-            "wrk and the server share the machine's cores, so absolute figures are "
-            "lower than on a dedicated host; the ratios are what is compared."
+            + (
+                f"Servers are pinned to CPU {SERVER_CPU} and wrk to CPU {LOAD_CPU}. "
+                if PINNED
+                else "wrk and the servers share the machine's cores. "
+            )
+            + "Absolute figures are lower than on a dedicated host; the ratios are what "
+            "is compared."
         ),
         tables=[
             table(
