@@ -76,6 +76,8 @@ def agent(serve_agent: Callable[..., ServedAgent]) -> ServedAgent:
 def test_served_agent_answers_probes_calls_and_metrics(agent: ServedAgent) -> None:
     """Over real HTTP: probes, calls, errors, and the whole standard metric set on :metrics."""
     assert httpx2.get(agent.url + "/health/startup").status_code == 200
+    head = httpx2.head(agent.url + "/health/live")
+    assert (head.status_code, head.content) == (200, b"")
     for mass in (1000, 2000):
         response = httpx2.post(agent.url + "/v1/capabilities/calculate", json={"mass_kg": mass})
         assert response.json() == {"kg_co2e": mass * 1.85}
