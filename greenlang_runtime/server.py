@@ -26,15 +26,19 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from greenlang_runtime._http import ASGIApp
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.config import Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
 from greenlang_runtime.health import Phase
 from greenlang_runtime.logs import configure_logging
+
+if TYPE_CHECKING:
+    from greenlang_runtime.runtime import AgentRuntime
 
 __all__ = ["serve"]
 
@@ -116,7 +120,7 @@ def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.
     )
 
 
-async def serve(app: RuntimeApp, metrics_app: Any, settings: Settings) -> int:
+async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> int:
     """Serve ``app`` and ``metrics_app`` until a signal; return the exit status."""
     loop = asyncio.get_running_loop()
     http = _Server(
@@ -179,7 +183,7 @@ def _own_signals(
 
 
 def run_runtime(
-    runtime: Any,
+    runtime: AgentRuntime,
     *,
     host: str | None = None,
     port: int | None = None,

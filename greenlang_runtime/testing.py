@@ -51,16 +51,11 @@ def metric_value(
     """The current value of sample ``name`` of ``runtime``, or ``None`` if absent.
 
     The ``agent_id``, ``version`` and ``tenant_id`` labels are filled in from
-    the runtime's identity; pass only the others, e.g.
+    the runtime's identity (they cannot be overridden); pass only the others, e.g.
     ``metric_value(runtime, "agent_requests_total", {"capability": "echo", "status": "success"})``.
     """
-    identity = runtime.identity
-    full = {
-        "agent_id": identity.agent_id,
-        "version": identity.version,
-        "tenant_id": identity.tenant_id,
-        **(labels or {}),
-    }
-    if not name.startswith("agent_"):
-        full = dict(labels or {})
+    full = dict(labels or {})
+    if name.startswith("agent_"):
+        agent_id, version, tenant_id = runtime.identity.labels
+        full.update(agent_id=agent_id, version=version, tenant_id=tenant_id)
     return runtime.registry.get_sample_value(name, full)
