@@ -4,15 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv check format test demo bench clean
+.PHONY: venv tools check format test demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[testing]" --group dev --group bench
+	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev --group bench
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Servers and tools the tests run for real: Redis and promtool come from
+# Debian's packages; PostgreSQL 15 and kubectl are on the machine already.
+tools:
+	@command -v redis-server >/dev/null && command -v promtool >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server prometheus >/dev/null)
 
 check: venv
 	$(BIN)/ruff format --check .
@@ -23,7 +29,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venv
+test: venv tools
 	$(BIN)/pytest --cov --cov-report=term
 
 demo: venv

@@ -17,14 +17,19 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from greenlang_runtime import metric_names as names
+from greenlang_runtime._families import (
+    OTHER,
+    BoundedLabel,
+    bucket_bounds,
+    counter,
+    cumulative,
+    gauge,
+    histogram,
+)
 from greenlang_runtime._process import CpuMeter, resident_memory_bytes
 from greenlang_runtime._quantiles import SlidingQuantiles
 from greenlang_runtime.config import Identity
@@ -38,15 +43,17 @@ __all__ = [
 ]
 
 DURATION_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
-PERCENTILES: Final = ((0.5, "p50"), (0.95, "p95"), (0.99, "p99"))
+PERCENTILES: Final = (
+    (0.5, "p50", names.LATENCY_P50),
+    (0.95, "p95", names.LATENCY_P95),
+    (0.99, "p99", names.LATENCY_P99),
+)
 LATENCY_WINDOW_SECONDS: Final = 300.0
 # Label values that come from outside are capped; the rest share this value.
 MAX_ERROR_TYPES: Final = 50
 MAX_ROUTES: Final = 200
-OTHER: Final = "other"
 
-_AGENT_LABELS = ("agent_id", "version", "tenant_id")
-_BUCKET_BOUNDS = [*(repr(float(b)) for b in DURATION_BUCKETS), "+Inf"]
+_BUCKET_BOUNDS = bucket_bounds(DURATION_BUCKETS)
 
 
 class CallRecorder:
@@ -115,6 +122,7 @@ class AgentMetrics(Collector):
         self._recorders: dict[str, CallRecorder] = {}
         self._routes = 0
         self._errors: dict[str, int] = {}
+        self._error_type = BoundedLabel(MAX_ERROR_TYPES)
         self._cpu = CpuMeter()
         if registry is not None:
             registry.register(self)
@@ -153,10 +161,8 @@ class AgentMetrics(Collector):
 
     def count_error(self, error_type: str) -> None:
         """Count one error of ``error_type``; call with :attr:`lock` held."""
-        errors = self._errors
-        if error_type not in errors and len(errors) >= MAX_ERROR_TYPES:
-            error_type = OTHER
-        errors[error_type] = errors.get(error_type, 0) + 1
+        error_type = self._error_type(error_type)
+        self._errors[error_type] = self._errors.get(error_type, 0) + 1
 
     def describe(self) -> Iterable[Metric]:
         """No description: collected at every scrape, and checked only then."""
@@ -172,72 +178,58 @@ class AgentMetrics(Collector):
             ]
             errors = sorted(self._errors.items())
             inflight, queue_depth = len(self.inflight_marks), self.queue_depth
-            quantiles = self.latency.quantiles([q for q, _ in PERCENTILES], time.perf_counter())
+            quantiles = self.latency.quantiles([q for q, _, _ in PERCENTILES], time.perf_counter())
 
-        requests = CounterMetricFamily(
-            "agent_requests",
+        requests = counter(
+            names.REQUESTS,
             "Capability calls and HTTP requests, by outcome.",
-            labels=[*_AGENT_LABELS, "capability", "status"],
+            "capability",
+            "status",
         )
-        durations = HistogramMetricFamily(
-            "agent_request_duration_seconds",
-            "Duration of capability calls and HTTP requests.",
-            labels=[*_AGENT_LABELS, "capability"],
+        durations = histogram(
+            names.REQUEST_DURATION, "Duration of capability calls and HTTP requests.", "capability"
         )
         for name, successes, failures, total, buckets in sorted(recorders):
             requests.add_metric([*identity, name, "success"], successes)
             requests.add_metric([*identity, name, "error"], failures)
-            cumulative, running = [], 0
-            for bound, count in zip(_BUCKET_BOUNDS, buckets, strict=True):
-                running += count
-                cumulative.append((bound, float(running)))
-            durations.add_metric([*identity, name], cumulative, total)
+            durations.add_metric([*identity, name], cumulative(_BUCKET_BOUNDS, buckets), total)
         yield requests
         yield durations
 
-        errors_family = CounterMetricFamily(
-            "agent_errors",
-            "Errors raised by capabilities, by exception class.",
-            labels=[*_AGENT_LABELS, "error_type"],
+        errors_family = counter(
+            names.ERRORS, "Errors raised by capabilities, by exception class.", "error_type"
         )
         for error_type, count in errors:
             errors_family.add_metric([*identity, error_type], count)
         yield errors_family
 
-        for (_, label), value in zip(PERCENTILES, quantiles, strict=True):
-            yield _gauge(
-                f"agent_latency_{label}_seconds",
+        for (_, label, metric), value in zip(PERCENTILES, quantiles, strict=True):
+            yield gauge(
+                metric,
                 f"{label} of request duration over the last 5 minutes (NaN when idle).",
                 identity,
                 value,
             )
-        yield _gauge(
-            "agent_memory_usage_bytes", "Resident memory of the process.",
-            identity, resident_memory_bytes(),
-        )  # fmt: skip
-        yield _gauge(
-            "agent_cpu_usage_percent",
+        yield gauge(
+            names.MEMORY_USAGE, "Resident memory of the process.", identity, resident_memory_bytes()
+        )
+        yield gauge(
+            names.CPU_USAGE,
             "CPU used by the process since the previous scrape, in percent of one core.",
             identity,
             self._cpu.percent(),
         )
-        yield _gauge("agent_inflight_requests", "Calls being served now.", identity, inflight)
-        yield _gauge(
-            "agent_queue_depth",
+        yield gauge(names.INFLIGHT, "Calls being served now.", identity, inflight)
+        yield gauge(
+            names.QUEUE_DEPTH,
             "Calls waiting for a capability's concurrency slot.",
             identity,
             queue_depth,
         )
         info = GaugeMetricFamily(
-            "agent_info",
+            names.INFO,
             "The agent's identity; always 1.",
-            labels=[*_AGENT_LABELS, "lifecycle_state"],
+            labels=[*names.AGENT_LABELS, "lifecycle_state"],
         )
         info.add_metric([*identity, self.identity.lifecycle_state], 1)
         yield info
-
-
-def _gauge(name: str, documentation: str, identity: tuple[str, ...], value: float) -> Metric:
-    family = GaugeMetricFamily(name, documentation, labels=list(_AGENT_LABELS))
-    family.add_metric(list(identity), value)
-    return family
