@@ -1,0 +1,57 @@
+"""``greenlang-runtime new``: an agent project, rendered in memory, written whole or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path, PurePosixPath
+
+from greenlang_runtime import __version__
+from greenlang_runtime.config import Settings
+from greenlang_runtime.scaffold._templates import render_template
+from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
+from greenlang_runtime.scaffold._writer import write_tree
+
+__all__ = ["RUN_AS_USER", "ProjectValues", "create_project", "render_project"]
+
+# The image's user; the Deployment's securityContext runs the pod as the same uid.
+RUN_AS_USER = 10001
+
+
+def _context(values: ProjectValues) -> dict[str, object]:
+    settings = Settings()
+    extras = ",".join(sorted((*values.dependencies, *values.llm_providers)))
+    return {
+        **asdict(values),
+        "dependencies": list(values.dependencies),
+        "llm_providers": list(values.llm_providers),
+        "package": values.package,
+        "image": values.image,
+        "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
+        "testing_requirement": f"greenlang-runtime[testing]>={__version__}",
+        "uid": RUN_AS_USER,
+        "http_port": settings.http_port,
+        "metrics_port": settings.metrics_port,
+    }
+
+
+def render_project(values: ProjectValues) -> dict[PurePosixPath, str]:
+    """Every file of the new project, by its path in the project, checked and not yet written.
+
+    Raises :class:`~greenlang_runtime.ConfigError` naming the first bad value.
+    """
+    check_name(values.name)
+    for field in FIELDS:
+        field.read(field.show(getattr(values, field.attr)), field.spec_key)
+    return render_template(_context(values))
+
+
+def create_project(values: ProjectValues, parent: Path) -> Path:
+    """Render the project and write it to ``parent/<name>``; return that directory.
+
+    Nothing is written when a value is invalid or the directory exists and is
+    not empty; a failed write removes what it had written.
+    """
+    files = render_project(values)
+    target = parent / values.name
+    write_tree(target, files)
+    return target

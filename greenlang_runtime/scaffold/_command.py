@@ -1,0 +1,95 @@
+"""The ``new`` command: options, questions at a terminal, then one checked write."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from greenlang_runtime.exceptions import GreenlangRuntimeError
+from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
+from greenlang_runtime.scaffold._writer import check_target
+
+__all__ = ["new"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _Failure(click.ClickException):
+    """Bad input or a failed write: one line on standard error, exit status 2."""
+
+    exit_code = 2
+
+
+def _field_options(function: _F) -> _F:
+    defaults = ProjectValues("NAME")
+    for field in reversed(FIELDS):
+        shown = "NAME" if field.attr == "agent_id" else field.show(getattr(defaults, field.attr))
+        if field.many:
+            help_text = f"{field.question}: comma-separated {', '.join(field.choices)}, or none"
+        elif field.choices:
+            help_text = f"{field.question}: {', '.join(field.choices)}"
+        else:
+            help_text = field.question
+        function = click.option(
+            field.option, field.attr, metavar="TEXT", help=f"{help_text} [default: {shown}]."
+        )(function)
+    return function
+
+
+def _interactive(no_input: bool) -> bool:
+    return not no_input and sys.stdin is not None and sys.stdin.isatty()
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(path_type=Path),
+    default=Path(),
+    help="Parent directory; the project goes to DIR/NAME [default: the current directory].",
+)
+@click.option(
+    "--no-input",
+    is_flag=True,
+    help="Ask nothing: take options or defaults (also when stdin is not a terminal).",
+)
+@_field_options
+def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
+    """Create an agent project in DIR/NAME from the template.
+
+    At a terminal it asks for the spec's main values (Enter accepts the
+    default shown) unless given as options or --no-input. NAME must be a
+    DNS-1123 label; nothing is written when any value is invalid.
+    """
+    from greenlang_runtime.scaffold import create_project
+    from greenlang_runtime.scaffold._prompt import ask
+
+    target = parent.absolute() / name
+    try:
+        check_name(name)
+        check_target(target, "NAME")
+        defaults = ProjectValues(name)
+        values = {field.attr: getattr(defaults, field.attr) for field in FIELDS}
+        given = {attr for attr, raw in options.items() if raw is not None}
+        for field in FIELDS:
+            raw = options[field.attr]
+            if raw is not None:
+                values[field.attr] = field.read(raw, field.option)
+        if _interactive(no_input):
+            values = ask(values, given)
+        project = create_project(ProjectValues(name, **values), target.parent)
+    except GreenlangRuntimeError as error:
+        raise _Failure(str(error)) from None
+    except OSError as error:
+        raise _Failure(
+            f"Cannot write the project to {target}: {error}. Nothing was left."
+        ) from None
+    click.echo(f"Created the agent project {name} in {project}. Next:")
+    click.echo(f"  cd {project}")
+    click.echo('  python3.11 -m venv .venv && .venv/bin/pip install -e ".[test]"')
+    click.echo("  .venv/bin/pytest && .venv/bin/greenlang-runtime run")

@@ -1,0 +1,199 @@
+"""The values a new project is rendered from: the project name and the spec's main fields.
+
+Each field is parsed from text the same way whether it came from a command-line
+option or from an answer at the terminal, and checked by the agent spec's own
+rules once the values are assembled (see ``_spec_check``).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from greenlang_runtime.exceptions import ConfigError
+
+__all__ = ["FIELDS", "Field", "ProjectValues", "check_name", "package_name"]
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_LABEL_RULE = (
+    "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
+    "and '-', starting and ending with a letter or digit"
+)
+# A PEP 440 release that is also a Kubernetes label value (no local "+" part).
+_VERSION = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
+_REGISTRY = re.compile(
+    r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*"
+)
+# Names whose package would shadow a module the agent imports.
+_TAKEN = frozenset(sys.stdlib_module_names) | {"greenlang_runtime", "tests", "test"}
+
+
+def package_name(name: str) -> str:
+    """The import package of project ``name``: ``cbam-calculator`` -> ``cbam_calculator``."""
+    return name.replace("-", "_")
+
+
+def check_name(name: str, shown: str = "NAME") -> str:
+    """Return ``name`` if it can name a project, its package and its Kubernetes objects."""
+    if not _DNS_LABEL.fullmatch(name):
+        raise ConfigError(shown, name, _DNS_LABEL_RULE)
+    package = package_name(name)
+    if not name[0].isalpha():
+        raise ConfigError(shown, name, "it must start with a letter (it names a Python package)")
+    if keyword.iskeyword(package) or package in _TAKEN:
+        raise ConfigError(
+            shown, name, f"its package {package!r} would shadow a Python or runtime module"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectValues:
+    """Everything a project is rendered from; ``agent_id`` defaults to ``name``."""
+
+    name: str
+    description: str = ""
+    version: str = "0.1.0"
+    tenant: str = "default"
+    agent_id: str = ""
+    registry: str = "registry.greenlang.io"
+    sla_tier: str = "standard"
+    data_residency: str = "eu"
+    dependencies: tuple[str, ...] = ()
+    llm_providers: tuple[str, ...] = ()
+    rollout: str = "rolling"
+
+    def __post_init__(self) -> None:
+        if not self.agent_id:
+            object.__setattr__(self, "agent_id", self.name)
+        if not self.description:
+            object.__setattr__(self, "description", f"The {self.name} agent.")
+
+    @property
+    def package(self) -> str:
+        """The agent's import package."""
+        return package_name(self.name)
+
+    @property
+    def image(self) -> str:
+        """The image the spec's default names: ``<registry>/<tenant>/<agent-id>``."""
+        return f"{self.registry}/{self.tenant}/{self.agent_id}"
+
+
+def _one_line(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not text or not text.isprintable() or len(text) > 200:
+        raise ConfigError(name, raw, "it must be one line of 1 to 200 printable characters")
+    return text
+
+
+def _word(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _dns_label(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not _DNS_LABEL.fullmatch(text):
+        raise ConfigError(name, raw, _DNS_LABEL_RULE)
+    return text
+
+
+def _version(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not _VERSION.fullmatch(text):
+        raise ConfigError(name, raw, "it must be a release version such as 0.1.0 or 1.2.0rc1")
+    return text
+
+
+def _registry(name: str, raw: str) -> str:
+    text = raw.strip()
+    if not _REGISTRY.fullmatch(text):
+        raise ConfigError(
+            name,
+            raw,
+            "it must be a registry host with an optional port and path, e.g. ghcr.io/acme",
+        )
+    return text
+
+
+def _names(name: str, raw: str) -> tuple[str, ...]:
+    parts = [p for p in re.split(r"[\s,]+", raw.strip().lower()) if p]
+    if parts == ["none"]:
+        return ()
+    if len(set(parts)) != len(parts):
+        raise ConfigError(name, raw, "it names the same item twice")
+    return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One value a user can give: its option, its question and how its text is parsed.
+
+    Args:
+        attr: the :class:`ProjectValues` attribute.
+        spec_key: the key of ``[tool.greenlang-runtime]`` (or ``version`` of ``[project]``).
+        question: what the terminal asks.
+        parse: text to value; raises :class:`ConfigError` naming the option.
+        choices: the allowed values (of each item, for lists), shown with the question.
+        flag: the option, when not ``--<attr>``.
+    """
+
+    attr: str
+    spec_key: str
+    question: str
+    parse: Callable[[str, str], object] = _word
+    choices: tuple[str, ...] = field(default=())
+    flag: str = ""
+
+    @property
+    def option(self) -> str:
+        """The command-line option: ``--tenant``, ``--llm-providers``, ..."""
+        return self.flag or "--" + self.attr.replace("_", "-")
+
+    @property
+    def many(self) -> bool:
+        """Whether the value is a list (given as comma-separated names, or none)."""
+        return self.parse is _names
+
+    def read(self, raw: str, name: str) -> object:
+        """Parse ``raw`` and check it against ``choices``; errors name ``name``."""
+        value = self.parse(name, raw)
+        if self.choices:
+            items = value if isinstance(value, tuple) else (value,)
+            if any(item not in self.choices for item in items):
+                allowed = ", ".join(self.choices)
+                rule = (
+                    f"each item must be one of {allowed} (or none)"
+                    if self.many
+                    else f"it must be one of {allowed}"
+                )
+                raise ConfigError(name, raw, rule)
+        return value
+
+    def show(self, value: object) -> str:
+        """``value`` as the text a user would type for it."""
+        if isinstance(value, tuple):
+            return ",".join(value) or "none"
+        return str(value)
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("description", "description", "Description", _one_line),
+    Field("version", "version", "Version", _version, flag="--agent-version"),
+    Field(
+        "tenant",
+        "tenant",
+        "Tenant (DNS-1123 label; namespaces <tenant>-dev|staging|prod)",
+        _dns_label,
+    ),
+    Field("agent_id", "agent-id", "Agent id (DNS-1123 label)", _dns_label),
+    Field("registry", "registry", "Image registry", _registry),
+    Field("sla_tier", "sla-tier", "SLA tier", choices=("basic", "standard", "premium")),
+    Field("data_residency", "data-residency", "Data residency (e.g. eu, us)", _dns_label),
+    Field("dependencies", "dependencies", "Dependencies", _names, ("postgres", "redis")),
+    Field("llm_providers", "llm-providers", "LLM providers", _names, ("anthropic", "openai")),
+    Field("rollout", "rollout", "Rollout", choices=("rolling", "canary", "blue-green")),
+)
