@@ -4,34 +4,29 @@ from __future__ import annotations
 
 import importlib
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from greenlang_runtime.exceptions import TargetError
+from greenlang_runtime.exceptions import SpecError, TargetError
 
 __all__ = ["load_target", "project_target"]
-
-PYPROJECT_TABLE = "greenlang-runtime"
 
 
 def project_target(directory: Path) -> str:
     """The ``app`` of ``[tool.greenlang-runtime]`` in ``directory/pyproject.toml``."""
+    from greenlang_runtime.spec import TABLE, project_app
+
     pyproject = directory / "pyproject.toml"
-    where = f"{pyproject}"
+    if not pyproject.is_file():
+        raise TargetError("(none given)", f"no MODULE:ATTR was given and there is no {pyproject}")
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TargetError(
-            "(none given)", f"no MODULE:ATTR was given and there is no {where}"
-        ) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise TargetError("(none given)", f"{where} cannot be read: {error}") from None
-    app = data.get("tool", {}).get(PYPROJECT_TABLE, {}).get("app")
-    if not isinstance(app, str) or not app:
+        app = project_app(directory)
+    except SpecError as error:
+        raise TargetError("(none given)", str(error).rstrip(".")) from None
+    if app is None:
         raise TargetError(
             "(none given)",
-            f"no MODULE:ATTR was given and {where} sets no [tool.{PYPROJECT_TABLE}] app",
+            f"no MODULE:ATTR was given and {pyproject} sets no [tool.{TABLE}] app",
         )
     return app
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 __all__ = [
     "CapabilityError",
+    "CheckError",
     "ConfigError",
+    "DependencyError",
     "GreenlangRuntimeError",
+    "InvalidInput",
+    "SpecError",
     "TargetError",
 ]
 
@@ -32,6 +36,69 @@ class ConfigError(GreenlangRuntimeError, ValueError):
 
 class CapabilityError(GreenlangRuntimeError):
     """A capability was declared wrongly (duplicate name, bad arguments)."""
+
+
+class InvalidInput(GreenlangRuntimeError, ValueError):
+    """The caller's input is wrong: raised by a capability, answered 422 with its message.
+
+    Counted as ``status="client_error"``, not as an error of the agent.
+
+    Args:
+        message: what is wrong, in the caller's terms; sent to the caller.
+        details: JSON-encodable specifics (e.g. one entry per bad field), sent
+            as ``details``; ``None`` sends an empty list.
+    """
+
+    def __init__(self, message: str, details: object = None) -> None:
+        self.message = message
+        self.details = details
+        super().__init__(message)
+
+
+class CheckError(GreenlangRuntimeError):
+    """A dependency check was declared wrongly (duplicate name, bad timeout or interval)."""
+
+
+class DependencyError(GreenlangRuntimeError):
+    """A dependency check cannot run: its client library (an extra) is not installed.
+
+    Args:
+        dependency: the check's name, e.g. ``postgres``.
+        extra: the extra that brings the library in.
+    """
+
+    def __init__(self, dependency: str, extra: str) -> None:
+        self.dependency = dependency
+        self.extra = extra
+        super().__init__(
+            f"The {dependency!r} check needs the {extra} extra: "
+            f'pip install "greenlang-runtime[{extra}]".'
+        )
+
+
+class SpecError(GreenlangRuntimeError, ValueError):
+    """A value of the agent spec (``[tool.greenlang-runtime]``) is invalid.
+
+    Args:
+        field: the key, dotted within the table, e.g. ``resources.memory-limit``;
+            empty when the file itself is at fault.
+        value: the offending value as given.
+        reason: what is wrong with it, as a sentence fragment.
+        source: the file the spec came from.
+    """
+
+    def __init__(
+        self, field: str, value: object, reason: str, source: str = "pyproject.toml"
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        self.source = source
+        if field:
+            message = f"{source} [tool.greenlang-runtime] {field}={value!r} is invalid: {reason}."
+        else:
+            message = f"{source}: {reason}."
+        super().__init__(message)
 
 
 class TargetError(GreenlangRuntimeError):

@@ -1,0 +1,163 @@
+"""The checks of single agent-spec values: labels, quantities, numbers, choices.
+
+Each check takes the field's dotted name and the value as TOML gave it and
+either returns the typed value or raises :class:`SpecError` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from greenlang_runtime.exceptions import SpecError
+
+__all__ = [
+    "choice",
+    "dns_label",
+    "flag",
+    "label_value",
+    "number",
+    "quantity",
+    "subset",
+    "table",
+    "text",
+    "whole",
+]
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+# A Kubernetes resource quantity: a non-negative decimal and one suffix.
+_QUANTITY = re.compile(
+    r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?"
+)
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
+_EXAMPLES = {"cpu": "500m or 2", "memory": "512Mi or 2Gi"}
+# Smallest sensible request: a millicore, a mebibyte.
+_MINIMUM = {"cpu": Decimal("0.001"), "memory": Decimal(2**20)}
+
+
+def text(field: str, value: object) -> str:
+    """A string, any content."""
+    if not isinstance(value, str):
+        raise SpecError(field, value, "it must be a string")
+    return value
+
+
+def dns_label(field: str, value: object, max_length: int = 63) -> str:
+    """A DNS-1123 label of at most ``max_length`` characters."""
+    name = text(field, value)
+    if not _DNS_LABEL.fullmatch(name):
+        raise SpecError(
+            field,
+            value,
+            "it must be a DNS-1123 label: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit",
+        )
+    if len(name) > max_length:
+        raise SpecError(field, value, f"it must be at most {max_length} characters long")
+    return name
+
+
+def label_value(field: str, value: object, *, empty: bool = False) -> str:
+    """A Kubernetes label value (1 to 63 characters, or empty when ``empty``)."""
+    label = text(field, value)
+    if (label or not empty) and not _LABEL_VALUE.fullmatch(label):
+        raise SpecError(
+            field,
+            value,
+            "it must be a Kubernetes label value: 1 to 63 letters, digits, '-', '_' "
+            "or '.', starting and ending with a letter or digit",
+        )
+    return label
+
+
+def choice(field: str, value: object, choices: Sequence[str]) -> str:
+    """One of ``choices``."""
+    if value not in choices:
+        raise SpecError(field, value, f"it must be one of {', '.join(choices)}")
+    return str(value)
+
+
+def subset(field: str, value: object, choices: Sequence[str]) -> tuple[str, ...]:
+    """A list of distinct items of ``choices``, in the given order."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise SpecError(field, value, f"it must be a list of: {', '.join(choices)}")
+    for item in value:
+        if item not in choices:
+            raise SpecError(field, value, f"{item!r} is not one of {', '.join(choices)}")
+    if len(set(value)) != len(value):
+        raise SpecError(field, value, "it names the same item twice")
+    return tuple(value)
+
+
+def flag(field: str, value: object) -> bool:
+    """A TOML boolean."""
+    if not isinstance(value, bool):
+        raise SpecError(field, value, "it must be true or false")
+    return value
+
+
+def whole(field: str, value: object, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(field, value, f"it must be a whole number from {low} to {high}")
+    return value
+
+
+def number(field: str, value: object, low: float, high: float, unit: str = "") -> float:
+    """A number above ``low`` (exclusive) and at most ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low < value <= high:
+        raise SpecError(
+            field, value, f"it must be a number above {low:g} and at most {high:g}{unit}"
+        )
+    return float(value)
+
+
+def quantity(field: str, value: object, resource: str) -> tuple[str, Decimal]:
+    """A Kubernetes quantity for ``resource`` (``cpu`` or ``memory``) and its amount."""
+    given = text(field, value)
+    match = _QUANTITY.fullmatch(given)
+    if match is None:
+        raise SpecError(
+            field,
+            value,
+            f"it must be a Kubernetes quantity such as {_EXAMPLES[resource]}",
+        )
+    amount = Decimal(match["number"])
+    suffix = match["suffix"] or ""
+    if suffix in _BINARY:
+        amount *= _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        amount *= _DECIMAL[suffix]
+    else:
+        amount *= Decimal(10) ** int(suffix[1:])
+    if amount < _MINIMUM[resource]:
+        smallest = "1m" if resource == "cpu" else "1Mi"
+        raise SpecError(field, value, f"it must be at least {smallest}")
+    return given, amount
+
+
+def table(field: str, value: object, known: Sequence[str]) -> Mapping[str, object]:
+    """A TOML table whose keys are all in ``known`` (a misspelt key is an error)."""
+    if not isinstance(value, Mapping):
+        raise SpecError(field, value, "it must be a table")
+    for key in value:
+        if key not in known:
+            where = f"{field}.{key}" if field else key
+            raise SpecError(
+                where, value[key], f"it is not a key of this table (known: {', '.join(known)})"
+            )
+    return value

@@ -1,0 +1,260 @@
+"""Turning the TOML table into an :class:`~greenlang_runtime.spec.AgentSpec`, key by key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from greenlang_runtime import _spec_rules as rules
+from greenlang_runtime import spec as _spec
+from greenlang_runtime.config import ENVIRONMENTS
+from greenlang_runtime.exceptions import SpecError
+
+__all__ = ["merge_overrides", "parse_table"]
+
+_RESOURCE_KEYS = ("cpu-request", "cpu-limit", "memory-request", "memory-limit")
+_SCALING_KEYS = (
+    "min-replicas",
+    "max-replicas",
+    "target-cpu-percent",
+    "target-memory-percent",
+    "target-requests-per-second",
+    "target-queue-depth",
+)
+_OVERRIDE_KEYS = (*_RESOURCE_KEYS, *_SCALING_KEYS, "image-digest")
+_SLO_KEYS = ("availability-percent", "p95-latency-seconds", "error-rate-percent")
+_ARGOCD_KEYS = ("repo-url", "path", "target-revision", "project")
+_KEYS = (
+    "app",
+    "agent-id",
+    "tenant",
+    "lifecycle-state",
+    "registry",
+    "registry-url",
+    "image",
+    "image-digest",
+    "sla-tier",
+    "slo",
+    "data-residency",
+    "dependencies",
+    "llm-providers",
+    "rollout",
+    "tenant-quota",
+    "node-pool",
+    "ingress-namespace",
+    "monitoring-namespace",
+    "prometheus-url",
+    "argocd",
+    "resources",
+    "scaling",
+    "environments",
+)
+_MAX_REPLICAS = 1000
+
+
+def parse_table(table: Mapping[str, object], *, name: str, version: str) -> _spec.AgentSpec:
+    """Check every key of ``[tool.greenlang-runtime]`` and build the spec."""
+    rules.table("", table, _KEYS)
+    _project_version(version)
+    agent_id = rules.dns_label("agent-id", table.get("agent-id", _default_id(name)))
+    if "tenant" not in table:
+        raise SpecError("tenant", None, "it is required: the tenant's DNS-1123 label")
+    tenant = rules.dns_label("tenant", table["tenant"], _spec._TENANT_MAX)
+    registry = _image_path("registry", table.get("registry", _spec.DEFAULT_REGISTRY))
+    tier = rules.choice("sla-tier", table.get("sla-tier", "standard"), _spec.SLA_TIERS)
+    environments = rules.table("environments", table.get("environments", {}), ENVIRONMENTS)
+    overrides = {
+        environment: rules.table(f"environments.{environment}", values, _OVERRIDE_KEYS)
+        for environment, values in environments.items()
+    }
+    resources = rules.table("resources", table.get("resources", {}), _RESOURCE_KEYS)
+    scaling = rules.table("scaling", table.get("scaling", {}), _SCALING_KEYS)
+    spec = _spec.AgentSpec(
+        name=name,
+        version=version,
+        tenant=tenant,
+        agent_id=agent_id,
+        app=_spec.check_app(table["app"]) if "app" in table else None,
+        lifecycle_state=rules.label_value(
+            "lifecycle-state", table.get("lifecycle-state", "active")
+        ),
+        registry=registry,
+        image=_image_path("image", table.get("image", f"{registry}/{tenant}/{agent_id}")),
+        image_digest=_digest("image-digest", table.get("image-digest", "")),
+        registry_url=_url("registry-url", table.get("registry-url", ""), "https://"),
+        sla_tier=tier,
+        slo=_slo(table.get("slo", {}), _spec.tier_slo(tier)),
+        data_residency=rules.label_value(
+            "data-residency", table.get("data-residency", ""), empty=True
+        ),
+        dependencies=rules.subset(
+            "dependencies", table.get("dependencies", []), _spec.DEPENDENCIES
+        ),
+        llm_providers=rules.subset(
+            "llm-providers", table.get("llm-providers", []), _spec.LLM_PROVIDERS
+        ),
+        rollout=rules.choice("rollout", table.get("rollout", "rolling"), _spec.ROLLOUTS),
+        tenant_quota=rules.flag("tenant-quota", table.get("tenant-quota", False)),
+        node_pool=rules.label_value("node-pool", table.get("node-pool", "agents"), empty=True),
+        ingress_namespace=rules.dns_label(
+            "ingress-namespace", table.get("ingress-namespace", "ingress-nginx")
+        ),
+        monitoring_namespace=rules.dns_label(
+            "monitoring-namespace", table.get("monitoring-namespace", "monitoring")
+        ),
+        prometheus_url=_url(
+            "prometheus-url",
+            table.get("prometheus-url", _spec.DEFAULT_PROMETHEUS_URL),
+            "http://",
+            "https://",
+        ),
+        argocd=_argocd(table["argocd"]) if "argocd" in table else None,
+        resources=_resources("resources", resources, _spec.Resources()),
+        scaling=_scaling("scaling", scaling, _spec.Scaling()),
+        environments=overrides,
+    )
+    for environment in spec.environments:
+        spec.for_environment(environment)
+    return spec
+
+
+def merge_overrides(
+    spec: _spec.AgentSpec, overrides: Mapping[str, object], environment: str
+) -> tuple[_spec.Resources, _spec.Scaling, str]:
+    """The resources, scaling and image digest of ``environment``, checked after merging."""
+    prefix = f"environments.{environment}"
+    resources = _resources(prefix, overrides, spec.resources)
+    scaling = _scaling(prefix, overrides, spec.scaling)
+    digest = _digest(f"{prefix}.image-digest", overrides.get("image-digest", spec.image_digest))
+    return resources, scaling, digest
+
+
+def _default_id(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _project_version(version: str) -> None:
+    try:
+        rules.label_value("version", version)
+    except SpecError as error:
+        raise SpecError(
+            "", None, f"[project] version={version!r} is invalid: {error.reason}"
+        ) from None
+
+
+def _image_path(field: str, value: object) -> str:
+    path = rules.text(field, value)
+    if not _spec._IMAGE.fullmatch(path):
+        raise SpecError(
+            field,
+            value,
+            "it must be an image repository such as registry.example.com/team/agent "
+            "(lowercase, no tag or digest)",
+        )
+    return path
+
+
+def _digest(field: str, value: object) -> str:
+    digest = rules.text(field, value)
+    if digest and not _spec._DIGEST.fullmatch(digest):
+        raise SpecError(field, value, "it must be empty or sha256: followed by 64 hex digits")
+    return digest
+
+
+def _url(field: str, value: object, *schemes: str) -> str:
+    url = rules.text(field, value)
+    if url and not (url.startswith(schemes) and " " not in url and "://" in url[:9]):
+        raise SpecError(field, value, f"it must be a URL starting with {' or '.join(schemes)}")
+    if url and not url.split("://", 1)[1].split("/")[0]:
+        raise SpecError(field, value, "it names no host")
+    return url
+
+
+def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
+    table = rules.table("slo", value, _SLO_KEYS)
+    availability = rules.number(
+        "slo.availability-percent",
+        table.get("availability-percent", default.availability_percent),
+        0,
+        99.9999,
+        " (100 would leave no error budget)",
+    )
+    return _spec.Slo(
+        availability_percent=availability,
+        p95_latency_seconds=rules.number(
+            "slo.p95-latency-seconds",
+            table.get("p95-latency-seconds", default.p95_latency_seconds),
+            0,
+            600,
+        ),
+        error_rate_percent=rules.number(
+            "slo.error-rate-percent",
+            table.get("error-rate-percent", default.error_rate_percent),
+            0,
+            100,
+        ),
+    )
+
+
+def _argocd(value: object) -> _spec.ArgoCD:
+    table = rules.table("argocd", value, _ARGOCD_KEYS)
+    if "repo-url" not in table:
+        raise SpecError("argocd.repo-url", None, "it is required when argocd is set")
+    repo = rules.text("argocd.repo-url", table["repo-url"])
+    if not _spec._GIT_URL.fullmatch(repo):
+        raise SpecError("argocd.repo-url", repo, "it must be a Git URL (https://, ssh:// or git@)")
+    path = rules.text("argocd.path", table.get("path", "deploy")).strip("/")
+    if not path or path.startswith(".") or ".." in path.split("/") or " " in path:
+        raise SpecError(
+            "argocd.path", table.get("path"), "it must be a relative path inside the repository"
+        )
+    revision = rules.text("argocd.target-revision", table.get("target-revision", "HEAD"))
+    if not revision or any(c.isspace() for c in revision):
+        raise SpecError("argocd.target-revision", revision, "it must be a branch, tag or commit")
+    project = rules.dns_label("argocd.project", table.get("project", "default"))
+    return _spec.ArgoCD(repo, path, revision, project)
+
+
+def _resources(
+    prefix: str, table: Mapping[str, object], default: _spec.Resources
+) -> _spec.Resources:
+    values: dict[str, tuple[str, Decimal]] = {}
+    for key in _RESOURCE_KEYS:
+        attr = key.replace("-", "_")
+        raw = table.get(key, getattr(default, attr))
+        values[attr] = rules.quantity(f"{prefix}.{key}", raw, key.split("-")[0])
+    for resource in ("cpu", "memory"):
+        request, limit = values[f"{resource}_request"], values[f"{resource}_limit"]
+        if limit[1] < request[1]:
+            raise SpecError(
+                f"{prefix}.{resource}-limit",
+                limit[0],
+                f"it must be at least {resource}-request ({request[0]})",
+            )
+    return _spec.Resources(**{attr: given for attr, (given, _) in values.items()})
+
+
+def _scaling(prefix: str, table: Mapping[str, object], default: _spec.Scaling) -> _spec.Scaling:
+    def get(key: str) -> object:
+        return table.get(key, getattr(default, key.replace("-", "_")))
+
+    low = rules.whole(f"{prefix}.min-replicas", get("min-replicas"), 1, _MAX_REPLICAS)
+    high = rules.whole(f"{prefix}.max-replicas", get("max-replicas"), 1, _MAX_REPLICAS)
+    if low > high:
+        raise SpecError(f"{prefix}.min-replicas", low, f"it must be at most max-replicas ({high})")
+    return _spec.Scaling(
+        min_replicas=low,
+        max_replicas=high,
+        target_cpu_percent=rules.whole(
+            f"{prefix}.target-cpu-percent", get("target-cpu-percent"), 1, 100
+        ),
+        target_memory_percent=rules.whole(
+            f"{prefix}.target-memory-percent", get("target-memory-percent"), 1, 100
+        ),
+        target_requests_per_second=rules.number(
+            f"{prefix}.target-requests-per-second", get("target-requests-per-second"), 0, 1e6
+        ),
+        target_queue_depth=rules.number(
+            f"{prefix}.target-queue-depth", get("target-queue-depth"), 0, 1e6
+        ),
+    )
