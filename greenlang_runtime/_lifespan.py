@@ -1,23 +1,42 @@
-"""Startup and shutdown: the author's hooks, the wrapped app's lifespan, the watchdog."""
+"""Startup and shutdown: the author's hooks, the wrapped app's lifespan, background services."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import anyio.to_thread
 
 from greenlang_runtime._http import ASGIApp, Message, Scope
-from greenlang_runtime.health import Lifecycle, Phase
+from greenlang_runtime._tasks import TaskTracker
+from greenlang_runtime.health import Lifecycle
 
-__all__ = ["Hook", "Lifespan"]
+__all__ = ["Hook", "Lifespan", "Service"]
 
 logger = logging.getLogger("greenlang_runtime")
 
 Hook = Callable[[], Any]
+
+# Stopping the background services: quick work, but never allowed to hold the exit.
+_SERVICES_STOP_SECONDS = 1.5
+
+
+class Service(Protocol):
+    """Something that runs in the background for as long as the agent serves.
+
+    The loop watchdog, the dependency check refresher and the span exporter
+    are services: the lifespan starts them together before the startup
+    hooks and stops them together after the shutdown hooks.
+    """
+
+    async def start(self) -> None:
+        """Begin; return once running."""
+
+    async def stop(self) -> None:
+        """End, releasing what is held open (threads, connections)."""
 
 
 async def call_hook(hook: Hook) -> None:
@@ -40,16 +59,21 @@ def hook_name(hook: Hook) -> str:
 class Lifespan:
     """Runs the agent's startup and shutdown around the server's.
 
-    ``on_startup`` hooks run in the background once the listener is open, so
-    the startup probe can answer 503 while they run. Shutdown runs the
-    ``on_shutdown`` hooks, bounded by ``hooks_timeout``, then the wrapped
-    app's own lifespan shutdown.
+    Startup: the wrapped app's startup, then the background services, then
+    the ``on_startup`` hooks in the background, so the startup probe can
+    answer 503 while they run. Shutdown: the work started with
+    ``create_task`` gets until the drain deadline; then the ``on_shutdown``
+    hooks and the wrapped app's shutdown, bounded together by
+    ``hooks_timeout``; then the services stop (pools close, spans flush).
 
     Args:
-        lifecycle: the state the probes report.
+        lifecycle: the phase the probes report.
         startup_hooks: run in order; the first to raise fails the startup.
         shutdown_hooks: run in order; errors are logged and the next runs.
         hooks_timeout: seconds all shutdown hooks together may take.
+        services: started and stopped around the hooks, in this order.
+        tasks: background work the drain waits for.
+        drain_timeout: how long that work may take when no server set a deadline.
         app: an ASGI app whose lifespan events are forwarded, if any.
     """
 
@@ -59,31 +83,32 @@ class Lifespan:
         startup_hooks: list[Hook],
         shutdown_hooks: list[Hook],
         hooks_timeout: float,
+        services: Sequence[Service],
+        tasks: TaskTracker,
+        drain_timeout: float,
         app: ASGIApp | None = None,
     ) -> None:
         self.lifecycle = lifecycle
         self.startup_hooks = startup_hooks
         self.shutdown_hooks = shutdown_hooks
         self.hooks_timeout = hooks_timeout
+        self.services = services
+        self.tasks = tasks
+        self.drain_timeout = drain_timeout
         self.app = app
-        self.on_startup_failure: Callable[[], None] | None = None
         self._hooks_task: asyncio.Task[None] | None = None
         self._app_task: asyncio.Task[Any] | None = None
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message] = asyncio.Queue()
 
     async def startup(self, scope: Scope) -> None:
-        """Start the wrapped app, the watchdog and (in the background) the hooks."""
-        # A runtime may be started again (one test client after another); a
-        # shutdown signal that came first stands.
-        if not self.lifecycle.draining:
-            self.lifecycle.phase = Phase.STARTING
-        self.lifecycle.startup_error = None
+        """Start the wrapped app, the services and (in the background) the hooks."""
+        self.lifecycle.begin_startup()
         if self.app is not None:
             await self._app_event(scope, "startup")
-        loop = asyncio.get_running_loop()
-        self.lifecycle.watchdog.start(loop)
-        self._hooks_task = loop.create_task(self._run_startup_hooks())
+        for service in self.services:
+            await service.start()
+        self._hooks_task = asyncio.get_running_loop().create_task(self._run_startup_hooks())
 
     async def wait_started(self) -> None:
         """Return once the startup hooks have finished (or failed)."""
@@ -91,9 +116,12 @@ class Lifespan:
             await asyncio.shield(self._hooks_task)
 
     async def shutdown(self) -> None:
-        """Run the shutdown hooks, then the wrapped app's shutdown; stop the watchdog."""
+        """Wait for background work, run the hooks and the app's shutdown, stop the services."""
         if self._hooks_task is not None and not self._hooks_task.done():
             self._hooks_task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = self.lifecycle.drain_deadline
+        await self.tasks.drain(self.drain_timeout if deadline is None else deadline - loop.time())
         try:
             await asyncio.wait_for(self._shut_down(), self.hooks_timeout)
         except TimeoutError:
@@ -103,7 +131,14 @@ class Lifespan:
                 self.hooks_timeout,
             )
         finally:
-            self.lifecycle.watchdog.stop()
+            await self._stop_services()
+
+    async def _stop_services(self) -> None:
+        for service in reversed(self.services):
+            try:
+                await asyncio.wait_for(service.stop(), _SERVICES_STOP_SECONDS)
+            except Exception:
+                logger.exception("stopping %s failed", type(service).__name__)
 
     async def _shut_down(self) -> None:
         for hook in self.shutdown_hooks:
@@ -120,16 +155,12 @@ class Lifespan:
                 await call_hook(hook)
             except Exception as error:
                 logger.exception("on_startup hook %s failed", hook_name(hook))
-                self.lifecycle.startup_error = (
+                self.lifecycle.startup_failed(
                     f"on_startup hook {hook_name(hook)} raised {type(error).__name__}"
                 )
-                self.lifecycle.phase = Phase.STARTUP_FAILED
-                if self.on_startup_failure is not None:
-                    self.on_startup_failure()
                 return
-        if self.lifecycle.phase is Phase.STARTING:
-            self.lifecycle.phase = Phase.SERVING
-            logger.info("Startup complete: %d on_startup hook(s) ran", len(self.startup_hooks))
+        self.lifecycle.startup_complete()
+        logger.info("Startup complete: %d on_startup hook(s) ran", len(self.startup_hooks))
 
     async def _app_event(self, scope: Scope, event: str) -> None:
         """Send lifespan ``event`` to the wrapped app and wait for its answer."""

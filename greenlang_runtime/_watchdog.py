@@ -36,8 +36,9 @@ class LoopWatchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Begin pinging ``loop`` (the running loop, usually), forgetting any earlier loop."""
+    async def start(self) -> None:
+        """Begin pinging the running loop, forgetting any earlier loop."""
+        loop = asyncio.get_running_loop()
         self._pending = False
         self.last_lag = 0.0
         self._stall_ended = -math.inf
@@ -47,8 +48,8 @@ class LoopWatchdog:
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop pinging; returns once the thread has ended."""
+    async def stop(self) -> None:
+        """Stop pinging; returns once the thread has ended (at once: it waits on the flag)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

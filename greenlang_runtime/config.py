@@ -12,7 +12,9 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import parse_qs, urlsplit
 
+from greenlang_runtime._redact import redact_url
 from greenlang_runtime.exceptions import ConfigError
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "READY_PATH",
     "STARTUP_PATH",
     "Identity",
+    "SecretUrl",
     "Settings",
 ]
 
@@ -199,6 +202,67 @@ def _check_bool(name: str, value: object, shown: object) -> None:
         raise ConfigError(name, shown, "it must be true or false")
 
 
+class SecretUrl:
+    """A URL that holds a password: shown redacted everywhere, revealed only to its client.
+
+    Args:
+        value: the URL as configured.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The URL with its password, for the client library that connects with it."""
+        return self._value
+
+    def __str__(self) -> str:
+        return redact_url(self._value)
+
+    def __repr__(self) -> str:
+        return f"SecretUrl({redact_url(self._value)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretUrl) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _to_url(name: str, raw: str) -> SecretUrl | None:
+    return SecretUrl(raw.strip()) if raw.strip() else None
+
+
+def _url_checker(schemes: tuple[str, ...]) -> Callable[[str, object, object], None]:
+    def check(name: str, value: object, shown: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, SecretUrl):
+            raise ConfigError(name, "(not shown)", "it must be a URL given as text")
+        url = value.reveal()
+        redacted = redact_url(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ConfigError(
+                name, redacted, "it is not a URL, or its port is not a number from 0 to 65535"
+            ) from None
+        if parts.scheme not in schemes:
+            raise ConfigError(
+                name, redacted, f"its scheme must be one of {', '.join(s + '://' for s in schemes)}"
+            )
+        socket = parts.scheme == "unix" or "host" in parse_qs(parts.query)
+        if not parts.hostname and not socket:
+            raise ConfigError(name, redacted, "it names no host")
+        if port == 0:
+            raise ConfigError(name, redacted, "its port must be between 1 and 65535")
+
+    return check
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The runtime's own knobs; each field is read from ``GL_<FIELD>``.
@@ -215,6 +279,12 @@ class Settings:
         loop_stall_seconds: an event loop stalled this long fails liveness.
         log_level: level of the runtime's and the server's logs.
         access_log: whether every request is logged.
+        database_url: PostgreSQL to check (``DATABASE_URL``); shown redacted.
+        redis_url: Redis to check (``REDIS_URL``); shown redacted.
+        check_timeout_seconds: default bound on one dependency check.
+        check_interval_seconds: default time from one check's start to the next.
+        check_failure_threshold: failures in a row that turn an up dependency down.
+        check_success_threshold: successes in a row that turn a down dependency up.
     """
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
@@ -227,8 +297,18 @@ class Settings:
     loop_stall_seconds: float = 10.0
     log_level: str = "info"
     access_log: bool = False
+    database_url: SecretUrl | None = None
+    redis_url: SecretUrl | None = None
+    check_timeout_seconds: float = 2.0
+    check_interval_seconds: float = 5.0
+    check_failure_threshold: int = 2
+    check_success_threshold: int = 2
 
     def __post_init__(self) -> None:
+        for name in ("database_url", "redis_url"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # given in code as plain text
+                object.__setattr__(self, name, _to_url(name, value))
         for field in fields(self):
             value = getattr(self, field.name)
             _SETTINGS[field.name][1](field.name, value, value)
@@ -269,7 +349,11 @@ def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
 
 def env_name(field: str) -> str:
     """The environment variable that sets a :class:`Settings` field."""
-    return "GL_" + field.upper()
+    return _PLATFORM_VARIABLES.get(field) or "GL_" + field.upper()
+
+
+# Settings read from the platform's own variables rather than GL_*.
+_PLATFORM_VARIABLES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 
 
 def parse_setting(field: str, raw: str, name: str | None = None) -> object:
@@ -277,7 +361,7 @@ def parse_setting(field: str, raw: str, name: str | None = None) -> object:
     name = name or env_name(field)
     convert, check = _SETTINGS[field]
     value = convert(name, raw)
-    check(name, value, raw)
+    check(name, value, redact_url(raw) if field in _PLATFORM_VARIABLES else raw)
     return value
 
 
@@ -292,4 +376,10 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "loop_stall_seconds": (_to_seconds, _check_positive_seconds),
     "log_level": (_to_lower, _check_log_level),
     "access_log": (_to_bool, _check_bool),
+    "database_url": (_to_url, _url_checker(("postgres", "postgresql"))),
+    "redis_url": (_to_url, _url_checker(("redis", "rediss", "unix"))),
+    "check_timeout_seconds": (_to_seconds, _check_positive_seconds),
+    "check_interval_seconds": (_to_seconds, _check_positive_seconds),
+    "check_failure_threshold": (_to_int, _check_at_least_one),
+    "check_success_threshold": (_to_int, _check_at_least_one),
 }

@@ -1,11 +1,13 @@
-"""The agent's lifecycle and what each probe answers, computed from memory."""
+"""The agent's lifecycle, owned in one place, and what each probe answers from memory."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from greenlang_runtime._watchdog import LoopWatchdog
+from greenlang_runtime.checks import CheckRunner
 
 __all__ = ["Lifecycle", "Phase", "ProbeResult"]
 
@@ -23,33 +25,77 @@ class Phase(enum.Enum):
 
 
 class Lifecycle:
-    """The state the probes report; the server and the lifespan move it forward.
+    """The one owner of the agent's phase; the probes read it, the transitions move it.
+
+    Readiness is the phase AND the dependency checks' cached results:
+    serving, and every critical check up.
 
     Args:
-        loop_stall_seconds: a loop lagging this much fails liveness.
+        watchdog: tells liveness whether the event loop keeps up.
+        checks: the dependency checks readiness waits for.
     """
 
-    def __init__(self, loop_stall_seconds: float = 10.0) -> None:
+    def __init__(self, watchdog: LoopWatchdog, checks: CheckRunner) -> None:
+        self.watchdog = watchdog
+        self.checks = checks
         self._phase = Phase.STARTING
-        # Read on every request: a plain attribute, kept in step with the phase.
+        # Read on every request: plain attributes, kept in step with the phase.
         self.draining = False
+        self.stopping = False
         self.startup_error: str | None = None
-        self.watchdog = LoopWatchdog(loop_stall_seconds, interval=min(0.5, loop_stall_seconds / 4))
+        # Event-loop time by which in-flight work must finish, once known.
+        self.drain_deadline: float | None = None
+        self._on_startup_failure: list[Callable[[], None]] = []
 
     @property
     def phase(self) -> Phase:
         """Where the agent is now."""
         return self._phase
 
-    @phase.setter
-    def phase(self, phase: Phase) -> None:
+    def _move(self, phase: Phase) -> None:
         self._phase = phase
         self.draining = phase in (Phase.DRAINING, Phase.STOPPING)
+        self.stopping = phase is Phase.STOPPING
 
-    @property
-    def stopping(self) -> bool:
-        """Whether the drain deadline has passed."""
-        return self.phase is Phase.STOPPING
+    def begin_startup(self) -> None:
+        """The listener is open and the startup begins (again, for a restarted runtime).
+
+        A shutdown that began first stands.
+        """
+        if not self.draining:
+            self._move(Phase.STARTING)
+            self.drain_deadline = None
+        self.startup_error = None
+
+    def startup_complete(self) -> None:
+        """Every ``on_startup`` hook has run: serve, unless a shutdown began meanwhile."""
+        if self._phase is Phase.STARTING:
+            self._move(Phase.SERVING)
+
+    def startup_failed(self, reason: str) -> None:
+        """A hook failed: never ready; tell whoever waits to shut the server down."""
+        self.startup_error = reason
+        self._move(Phase.STARTUP_FAILED)
+        for callback in list(self._on_startup_failure):
+            callback()
+
+    def when_startup_fails(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` if the startup fails; return a function that forgets it."""
+        self._on_startup_failure.append(callback)
+        return lambda: self._on_startup_failure.remove(callback)
+
+    def begin_drain(self) -> None:
+        """A shutdown signal: readiness turns 503 at once, requests are still served."""
+        if self._phase is not Phase.STARTUP_FAILED and not self.draining:
+            self._move(Phase.DRAINING)
+
+    def drain_until(self, deadline: float) -> None:
+        """The listener has closed: in-flight work has until ``deadline`` (loop time)."""
+        self.drain_deadline = deadline
+
+    def pass_deadline(self) -> None:
+        """The drain deadline has passed: calls still arriving or running get 503."""
+        self._move(Phase.STOPPING)
 
     def live(self) -> ProbeResult:
         """Liveness: the event loop keeps up; nothing external is consulted."""
@@ -69,9 +115,9 @@ class Lifecycle:
 
     def startup(self) -> ProbeResult:
         """Startup: every ``on_startup`` hook has finished."""
-        if self.phase is Phase.STARTING:
+        if self._phase is Phase.STARTING:
             hooks: dict[str, Any] = {"status": "pending"}
-        elif self.phase is Phase.STARTUP_FAILED:
+        elif self._phase is Phase.STARTUP_FAILED:
             hooks = {"status": "down", "error": self.startup_error}
         else:
             hooks = {"status": "up"}
@@ -80,7 +126,11 @@ class Lifecycle:
         return (200 if up else 503), body
 
     def ready(self) -> ProbeResult:
-        """Readiness: started, not draining."""
-        if self.phase is Phase.SERVING:
-            return 200, {"status": "ok", "checks": {}}
-        return 503, {"status": "unavailable", "reason": self.phase.value, "checks": {}}
+        """Readiness: started, not draining, and every critical dependency up."""
+        checks_ready, status, checks = self.checks.report()
+        if self._phase is Phase.SERVING and checks_ready:
+            return 200, {"status": status, "checks": checks}
+        body: dict[str, Any] = {"status": "unavailable", "checks": checks}
+        if self._phase is not Phase.SERVING:
+            body["reason"] = self._phase.value
+        return 503, body

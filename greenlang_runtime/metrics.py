@@ -63,7 +63,16 @@ class CallRecorder:
     arithmetic on it.
     """
 
-    __slots__ = ("_latency", "_metrics", "buckets", "errors", "name", "successes", "sum")
+    __slots__ = (
+        "_latency",
+        "_metrics",
+        "buckets",
+        "client_errors",
+        "errors",
+        "name",
+        "successes",
+        "sum",
+    )
 
     def __init__(self, metrics: AgentMetrics, name: str) -> None:
         self._metrics = metrics
@@ -71,16 +80,26 @@ class CallRecorder:
         self.name = name
         self.successes = 0
         self.errors = 0
+        self.client_errors = 0
         self.sum = 0.0
         self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
 
-    def record(self, started: float, failed: bool, error_type: str | None = None) -> None:
+    def record(
+        self,
+        started: float,
+        failed: bool,
+        error_type: str | None = None,
+        *,
+        client_error: bool = False,
+    ) -> None:
         """Record the end of a call begun at ``started`` (see :meth:`AgentMetrics.start`).
 
         Args:
             failed: whether the call failed (it raised, or answered 5xx).
             error_type: the class name of what it raised, counted in
                 ``agent_errors_total``.
+            client_error: the caller's input was rejected (4xx): counted as
+                ``status="client_error"``, never in ``agent_errors_total``.
         """
         now = time.perf_counter()
         seconds = now - started
@@ -97,6 +116,8 @@ class CallRecorder:
                 self.errors += 1
                 if error_type is not None:
                     metrics.count_error(error_type)
+            elif client_error:
+                self.client_errors += 1
             else:
                 self.successes += 1
         finally:
@@ -164,6 +185,11 @@ class AgentMetrics(Collector):
         error_type = self._error_type(error_type)
         self._errors[error_type] = self._errors.get(error_type, 0) + 1
 
+    def record_error(self, error_type: str) -> None:
+        """Count one error of ``error_type`` outside any call (a background task's)."""
+        with self.lock:
+            self.count_error(error_type)
+
     def describe(self) -> Iterable[Metric]:
         """No description: collected at every scrape, and checked only then."""
         return ()
@@ -173,7 +199,7 @@ class AgentMetrics(Collector):
         identity = self.identity.labels
         with self.lock:
             recorders = [
-                (r.name, r.successes, r.errors, r.sum, list(r.buckets))
+                (r.name, r.successes, r.errors, r.client_errors, r.sum, list(r.buckets))
                 for r in self._recorders.values()
             ]
             errors = sorted(self._errors.items())
@@ -189,9 +215,10 @@ class AgentMetrics(Collector):
         durations = histogram(
             names.REQUEST_DURATION, "Duration of capability calls and HTTP requests.", "capability"
         )
-        for name, successes, failures, total, buckets in sorted(recorders):
+        for name, successes, failures, rejected, total, buckets in sorted(recorders):
             requests.add_metric([*identity, name, "success"], successes)
             requests.add_metric([*identity, name, "error"], failures)
+            requests.add_metric([*identity, name, "client_error"], rejected)
             durations.add_metric([*identity, name], cumulative(_BUCKET_BOUNDS, buckets), total)
         yield requests
         yield durations

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar, overload
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -12,8 +13,17 @@ from prometheus_client.registry import Collector
 from greenlang_runtime._http import ASGIApp
 from greenlang_runtime._lifespan import Hook, Lifespan
 from greenlang_runtime._metrics_app import make_metrics_app
+from greenlang_runtime._tasks import TaskTracker
+from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.asgi import RuntimeApp
-from greenlang_runtime.capabilities import Capability, describe
+from greenlang_runtime.capabilities import CallObserver, Capability, describe
+from greenlang_runtime.checks import (
+    CheckRunner,
+    DependencyMetrics,
+    custom_check,
+    postgres_check,
+    redis_check,
+)
 from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
@@ -25,6 +35,7 @@ logger = logging.getLogger("greenlang_runtime")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _H = TypeVar("_H", bound=Hook)
+_T = TypeVar("_T")
 
 
 class _GlobalMetrics(Collector):
@@ -88,7 +99,13 @@ class AgentRuntime:
         self.registry = registry
         self.metrics = AgentMetrics(self.identity, registry)
         self.capabilities: dict[str, Capability] = {}
-        self.lifecycle = Lifecycle(self.settings.loop_stall_seconds)
+        # Told of every capability call (tracing, LLM accounting hook in here).
+        self.call_observers: list[CallObserver] = []
+        self.checks = make_checks(self.settings, DependencyMetrics(self.identity.labels, registry))
+        stall = self.settings.loop_stall_seconds
+        watchdog = LoopWatchdog(stall, interval=min(0.5, stall / 4))
+        self.lifecycle = Lifecycle(watchdog, self.checks)
+        self._tasks = TaskTracker(self.metrics.record_error)
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._lifespan = Lifespan(
@@ -96,7 +113,10 @@ class AgentRuntime:
             self._startup_hooks,
             self._shutdown_hooks,
             self.settings.shutdown_hooks_timeout_seconds,
-            app,
+            services=[watchdog, self.checks],
+            tasks=self._tasks,
+            drain_timeout=self.settings.drain_timeout_seconds,
+            app=app,
         )
         self._asgi_app = RuntimeApp(
             self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app
@@ -167,9 +187,55 @@ class AgentRuntime:
             describe(function) if description is None else description,
             max_concurrency,
             self.metrics,
+            self.call_observers,
         )
         self.capabilities[name] = capability
         return capability.function  # type: ignore[return-value]
+
+    def dependency(
+        self,
+        name: str,
+        *,
+        critical: bool = True,
+        timeout: float | None = None,
+        interval: float | None = None,
+    ) -> Callable[[_F], _F]:
+        """Declare a custom dependency check: the function raises (or returns False) when down.
+
+        Sync or async; it runs in the background every ``interval`` seconds,
+        bounded by ``timeout``, and probes read its last result.
+
+        Args:
+            name: the ``checks`` key in probe bodies and the ``dependency`` label.
+            critical: whether readiness needs it; a non-critical one down only
+                turns the status ``degraded``.
+            timeout: default ``GL_CHECK_TIMEOUT_SECONDS`` (2 s).
+            interval: default ``GL_CHECK_INTERVAL_SECONDS`` (5 s).
+        """
+
+        def declare(function: _F) -> _F:
+            self.checks.add(
+                custom_check(
+                    function,
+                    name=name,
+                    critical=critical,
+                    timeout=self.settings.check_timeout_seconds if timeout is None else timeout,
+                    interval=self.settings.check_interval_seconds if interval is None else interval,
+                )
+            )
+            return function
+
+        return declare
+
+    def create_task(
+        self, coro: Coroutine[Any, Any, _T], name: str | None = None
+    ) -> asyncio.Task[_T]:
+        """Start ``coro`` as work that outlives its request; the drain waits for it.
+
+        Still running at the drain deadline, it is cancelled, logged by name
+        and counted in ``agent_errors_total{error_type="CancelledError"}``.
+        """
+        return self._tasks.create(coro, name)
 
     def on_startup(self, hook: _H) -> _H:
         """Run ``hook`` once the listener is open; ``/health/startup`` is 503 until all have run."""
@@ -207,8 +273,30 @@ class AgentRuntime:
         Raises ``SystemExit`` with a non-zero status when serving fails
         (a port in use, a failed startup).
         """
-        from greenlang_runtime.server import run_runtime
+        from greenlang_runtime.server import run
 
-        status = run_runtime(self, host=host, port=port, metrics_port=metrics_port)
+        status = run(
+            self.asgi_app,
+            self.metrics_app,
+            self.settings,
+            host=host,
+            port=port,
+            metrics_port=metrics_port,
+        )
         if status != 0:
             raise SystemExit(status)
+
+
+def make_checks(settings: Settings, metrics: DependencyMetrics) -> CheckRunner:
+    """The check runner, with the ``postgres`` and ``redis`` checks their URLs ask for."""
+    runner = CheckRunner(
+        metrics, fall=settings.check_failure_threshold, rise=settings.check_success_threshold
+    )
+    timeout, interval = settings.check_timeout_seconds, settings.check_interval_seconds
+    if settings.database_url is not None:
+        url = settings.database_url.reveal()
+        runner.add(postgres_check(url, timeout=timeout, interval=interval))
+    if settings.redis_url is not None:
+        url = settings.redis_url.reveal()
+        runner.add(redis_check(url, timeout=timeout, interval=interval))
+    return runner

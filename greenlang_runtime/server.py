@@ -5,10 +5,13 @@ own handling closes the listener at once (refusing every request that
 arrives while the endpoint removal propagates) and exits 143. Here:
 
 1. readiness turns 503 at once; responses ask clients to reconnect;
-2. requests keep being served for ``prestop_delay_seconds``;
-3. the listener closes and in-flight requests finish, up to
-   ``drain_timeout_seconds``; calls still running then are answered 503;
-4. ``on_shutdown`` hooks and the app's lifespan shutdown run;
+2. requests keep being served for ``prestop_delay_seconds`` (SIGTERM only:
+   SIGINT comes from a terminal, not from Kubernetes, and skips it);
+3. the listener closes and in-flight requests and ``create_task`` work
+   finish, up to ``drain_timeout_seconds``; calls still running then are
+   answered 503, tasks cancelled;
+4. ``on_shutdown`` hooks and the app's lifespan shutdown run, then the
+   background services stop (dependency connections close);
 5. the metrics listener closes last, and the process exits 0.
 
 A second signal exits at once.
@@ -26,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
 
@@ -34,13 +37,9 @@ from greenlang_runtime._http import ASGIApp
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.config import Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
-from greenlang_runtime.health import Phase
 from greenlang_runtime.logs import configure_logging
 
-if TYPE_CHECKING:
-    from greenlang_runtime.runtime import AgentRuntime
-
-__all__ = ["serve"]
+__all__ = ["run", "serve"]
 
 logger = logging.getLogger("greenlang_runtime")
 
@@ -84,7 +83,8 @@ class _Shutdown:
             self.settings.prestop_delay_seconds,
             self.settings.drain_timeout_seconds,
         )
-        self.begin(self.settings.prestop_delay_seconds)
+        delay = self.settings.prestop_delay_seconds if signum == signal.SIGTERM else 0.0
+        self.begin(delay)
 
     def on_startup_failure(self) -> None:
         # Never ready, so no endpoint to wait out: stop at once, and say so
@@ -98,12 +98,13 @@ class _Shutdown:
 
     async def _run(self, prestop_delay: float) -> None:
         lifecycle = self.app.lifecycle
-        if lifecycle.phase is not Phase.STARTUP_FAILED:
-            lifecycle.phase = Phase.DRAINING
+        lifecycle.begin_drain()
         await asyncio.sleep(prestop_delay)
         self.http.should_exit = True
-        await asyncio.sleep(self.settings.drain_timeout_seconds)
-        lifecycle.phase = Phase.STOPPING
+        drain = self.settings.drain_timeout_seconds
+        lifecycle.drain_until(self.loop.time() + drain)
+        await asyncio.sleep(drain)
+        lifecycle.pass_deadline()
         self.app.abort_calls()
 
 
@@ -134,7 +135,7 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
     )
     metrics = _Server(_config(metrics_app, settings, settings.metrics_port, lifespan="off"))
     shutdown = _Shutdown(app, http, settings, loop)
-    app.lifespan.on_startup_failure = shutdown.on_startup_failure
+    forget = app.lifecycle.when_startup_fails(shutdown.on_startup_failure)
     restore = _own_signals(loop, shutdown.on_signal)
     metrics_task = loop.create_task(_exit_status_of(metrics.serve()))
     try:
@@ -154,6 +155,7 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
         with contextlib.suppress(BaseException):
             await metrics_task
         restore()
+        forget()
 
 
 async def _exit_status_of(serving: Awaitable[None]) -> int:
@@ -182,21 +184,23 @@ def _own_signals(
     return restore
 
 
-def run_runtime(
-    runtime: AgentRuntime,
+def run(
+    app: RuntimeApp,
+    metrics_app: ASGIApp,
+    settings: Settings,
     *,
     host: str | None = None,
     port: int | None = None,
     metrics_port: int | None = None,
 ) -> int:
-    """Serve an ``AgentRuntime`` in a new event loop; return the exit status.
+    """Serve ``app`` and ``metrics_app`` in a new event loop; return the exit status.
 
-    ``host``, ``port`` and ``metrics_port`` override the runtime's settings.
+    ``host``, ``port`` and ``metrics_port`` override ``settings``.
     """
-    settings = _with_options(runtime.settings, host, port, metrics_port)
+    settings = _with_options(settings, host, port, metrics_port)
     configure_logging(settings.log_level)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        status = runner.run(serve(runtime.asgi_app, runtime.metrics_app, settings))
+        status = runner.run(serve(app, metrics_app, settings))
     _leave_abandoned_threads(status)
     return status
 

@@ -1,0 +1,135 @@
+"""One dependency check: what it runs, its bounds, and its damped state."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenlang_runtime.exceptions import CheckError
+
+__all__ = ["Check", "CheckState", "Status"]
+
+Probe = Callable[[], Awaitable[None]]
+
+_MAX_ERROR_CHARS = 200
+
+
+class Status(enum.Enum):
+    """What a probe body says of a check."""
+
+    PENDING = "pending"  # no result yet
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A dependency the agent needs, checked in the background.
+
+    Args:
+        name: the ``checks`` key in probe bodies and the ``dependency`` label.
+        probe: answers when the dependency is up, raises when it is not.
+        critical: whether readiness needs it (a non-critical one down only
+            makes the agent ``degraded``).
+        timeout: seconds one probe may take before it counts as a failure.
+        interval: seconds from the start of one probe to the start of the next.
+        close: releases what ``probe`` holds open (a connection, a pool).
+        secrets: strings (passwords) to mask in every error message.
+    """
+
+    name: str
+    probe: Probe
+    critical: bool = True
+    timeout: float = 2.0
+    interval: float = 5.0
+    close: Callable[[], Awaitable[None]] | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        for what in ("timeout", "interval"):
+            value = getattr(self, what)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise CheckError(
+                    f"Dependency check {self.name!r}: {what}={value!r} is invalid: "
+                    "it must be a finite number of seconds greater than 0."
+                )
+
+
+class CheckState:
+    """The damped state of one check, and the probe-body entry it makes.
+
+    A check leaves ``pending`` on its first result. After that it turns
+    ``down`` only after ``fall`` failures in a row, and ``up`` again only
+    after ``rise`` successes in a row, so one lost packet does not pull a
+    replica out of its Service, nor one lucky answer put it back.
+
+    Args:
+        check: what is checked.
+        fall: consecutive failures that turn an ``up`` check ``down``.
+        rise: consecutive successes that turn a ``down`` check ``up``.
+    """
+
+    __slots__ = ("check", "error", "failures", "fall", "latency_ms", "rise", "status", "successes")
+
+    def __init__(self, check: Check, fall: int, rise: int) -> None:
+        self.check = check
+        self.fall = fall
+        self.rise = rise
+        self.status = Status.PENDING
+        self.latency_ms: float | None = None
+        self.error: str | None = None
+        self.failures = 0
+        self.successes = 0
+
+    def succeeded(self, seconds: float) -> bool:
+        """Record a success that took ``seconds``; return whether the status changed."""
+        self.latency_ms = round(seconds * 1000, 3)
+        self.failures = 0
+        self.successes += 1
+        if self.status is Status.UP:
+            return False
+        if self.status is Status.DOWN and self.successes < self.rise:
+            return False
+        self.status, self.error = Status.UP, None
+        return True
+
+    def failed(self, seconds: float, error: str) -> bool:
+        """Record a failure; return whether the status changed."""
+        self.latency_ms = round(seconds * 1000, 3)
+        self.successes = 0
+        self.failures += 1
+        if self.status is Status.DOWN:
+            self.error = error
+            return False
+        if self.status is Status.UP and self.failures < self.fall:
+            return False
+        self.status, self.error = Status.DOWN, error
+        return True
+
+    def view(self) -> dict[str, Any]:
+        """The entry of this check in a probe body."""
+        entry: dict[str, Any] = {"status": self.status.value}
+        if self.latency_ms is not None:
+            entry["latency_ms"] = self.latency_ms
+        if self.error is not None:
+            entry["error"] = self.error
+        if not self.check.critical:
+            entry["critical"] = False
+        return entry
+
+
+def describe_failure(error: BaseException | None, timeout: float) -> str:
+    """A short, one-line reason for a failed probe (not yet redacted)."""
+    if error is None or isinstance(error, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    message = " ".join(str(error).split())
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
