@@ -13,6 +13,7 @@ import pytest
 
 from greenlang_runtime import AgentRuntime
 from tests.helpers import ServedAgent, agent_env, free_port
+from tests.servers import BlackHole, PostgresServer, RedisServer, postgres_bin
 
 IDENTITY = {"agent_id": "test-agent", "version": "1.2.3", "tenant_id": "tenant-a"}
 
@@ -70,3 +71,52 @@ def serve_agent(tmp_path: Path) -> Iterator[Callable[..., ServedAgent]]:
         if agent.process.poll() is None:
             agent.process.kill()
         agent.exited()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for the whole session (from the machine's binaries)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries on this machine (pg_config --bindir)")
+    server = PostgresServer(bindir)
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer) -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server, running; started again if a test stopped it."""
+    if not postgres_server.running():
+        postgres_server.start()
+    yield postgres_server
+    if not postgres_server.running():
+        postgres_server.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private Redis server for the whole session."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The session's Redis server, running; started again if a test stopped it."""
+    if not redis_server.running():
+        redis_server.start()
+    yield redis_server
+    if not redis_server.running():
+        redis_server.start()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    """A TCP port that accepts connections and never answers."""
+    hole = BlackHole()
+    yield hole
+    hole.close()
