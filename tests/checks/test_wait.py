@@ -1,0 +1,135 @@
+"""`greenlang-runtime wait-for-dependencies`, as the Deployment's init container runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import agent_env
+from tests.servers import BlackHole, PostgresServer, RedisServer
+
+pytestmark = pytest.mark.integration
+
+
+def wait(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command in a child process, as the init container would."""
+    return subprocess.run(
+        [sys.executable, "-m", "greenlang_runtime", "wait-for-dependencies", *args],
+        env=agent_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_exits_0_when_every_dependency_is_up(postgres: PostgresServer, redis: RedisServer) -> None:
+    """With PostgreSQL and Redis up, it exits 0 and names both."""
+    result = wait({"DATABASE_URL": postgres.url, "REDIS_URL": redis.url}, "--timeout", "10")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Every dependency is up: postgres, redis"
+
+
+def test_waits_for_a_dependency_that_comes_up(redis: RedisServer) -> None:
+    """Started while Redis is down, it exits 0 once Redis starts."""
+    redis.stop()
+    timer = threading.Timer(1.5, redis.start)
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = wait({"REDIS_URL": redis.url}, "--timeout", "20")
+    finally:
+        timer.join()
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started >= 1.5
+
+
+def test_timeout_names_each_dependency_still_down(
+    postgres: PostgresServer, black_hole: BlackHole
+) -> None:
+    """At the timeout it exits 1; the last line names what is down and why, with no secret."""
+    postgres.stop()
+    redis_url = f"redis://:hunter2-pw@127.0.0.1:{black_hole.port}/0"
+    result = wait(
+        {
+            "DATABASE_URL": postgres.url,
+            "REDIS_URL": redis_url,
+            "GL_CHECK_TIMEOUT_SECONDS": "0.5",
+        },
+        "--timeout",
+        "2",
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Dependencies still down after 2 s: postgres: ")
+    assert "; redis: no answer within 0.5 s" in last
+    assert "Traceback" not in result.stderr
+    for secret in (postgres.password, "hunter2-pw"):
+        assert secret not in result.stderr + result.stdout
+
+
+def test_app_checks_are_waited_for(tmp_path: Path) -> None:
+    """With --app, the agent's own @runtime.dependency checks are waited for too."""
+    (tmp_path / "myagent.py").write_text(
+        textwrap.dedent(
+            """
+            from greenlang_runtime import AgentRuntime
+            runtime = AgentRuntime()
+
+            @runtime.dependency("feature-store")
+            def feature_store():
+                raise ConnectionError("feature store is not reachable")
+            """
+        )
+    )
+    result = wait({}, "--timeout", "1", "--app", "myagent:runtime", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Dependencies still down after 1 s: "
+        "feature-store: ConnectionError: feature store is not reachable"
+    )
+
+
+def test_nothing_configured_exits_0() -> None:
+    """With no DATABASE_URL, REDIS_URL or --app there is nothing to wait for."""
+    result = wait({}, "--timeout", "1")
+    assert result.returncode == 0
+    assert result.stdout.strip() == (
+        "No dependencies to wait for: DATABASE_URL and REDIS_URL are not set."
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": "mysql://root:pw-9@db/x"},
+            "Error: DATABASE_URL='mysql://root:***@db/x' is invalid: "
+            "its scheme must be one of postgres://, postgresql://.",
+        ),
+        (
+            {"REDIS_URL": "redis://:pw-9@cache:notaport/0"},
+            "Error: REDIS_URL='redis://:***@cache:notaport/0' is invalid: "
+            "it is not a URL, or its port is not a number from 0 to 65535.",
+        ),
+        (
+            {"GL_CHECK_TIMEOUT_SECONDS": "soon"},
+            "Error: GL_CHECK_TIMEOUT_SECONDS='soon' is invalid: "
+            "it must be a finite number of seconds, such as 2.5.",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_line(env: dict[str, str], message: str) -> None:
+    """A malformed URL or knob exits 2 with one line naming the variable, password hidden."""
+    result = wait(env, "--timeout", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == message
