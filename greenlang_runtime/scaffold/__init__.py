@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
@@ -10,6 +11,7 @@ from greenlang_runtime.config import Settings
 from greenlang_runtime.scaffold._templates import render_template
 from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
 from greenlang_runtime.scaffold._writer import write_tree
+from greenlang_runtime.spec import TABLE, AgentSpec
 
 __all__ = ["RUN_AS_USER", "ProjectValues", "create_project", "render_project"]
 
@@ -25,7 +27,7 @@ def _context(values: ProjectValues) -> dict[str, object]:
         "dependencies": list(values.dependencies),
         "llm_providers": list(values.llm_providers),
         "package": values.package,
-        "image": values.image,
+        "image": f"{values.registry}/{values.tenant}/{values.agent_id}",
         "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
         "testing_requirement": f"greenlang-runtime[testing]>={__version__}",
         "uid": RUN_AS_USER,
@@ -34,15 +36,29 @@ def _context(values: ProjectValues) -> dict[str, object]:
     }
 
 
+def _spec(values: ProjectValues, pyproject: str) -> AgentSpec:
+    """The spec the rendered ``pyproject.toml`` holds, checked by the spec's own rules."""
+    data = tomllib.loads(pyproject)
+    return AgentSpec.from_table(
+        data["tool"][TABLE],
+        name=data["project"]["name"],
+        version=data["project"]["version"],
+        source=f"{values.name}/pyproject.toml",
+    )
+
+
 def render_project(values: ProjectValues) -> dict[PurePosixPath, str]:
     """Every file of the new project, by its path in the project, checked and not yet written.
 
-    Raises :class:`~greenlang_runtime.ConfigError` naming the first bad value.
+    Raises :class:`~greenlang_runtime.ConfigError` (the name, a value's text) or
+    :class:`~greenlang_runtime.exceptions.SpecError` (a spec field) naming the first bad value.
     """
     check_name(values.name)
     for field in FIELDS:
         field.read(field.show(getattr(values, field.attr)), field.spec_key)
-    return render_template(_context(values))
+    files = render_template(_context(values))
+    _spec(values, files[PurePosixPath("pyproject.toml")])
+    return files
 
 
 def create_project(values: ProjectValues, parent: Path) -> Path:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from greenlang_runtime.exceptions import GreenlangRuntimeError
-from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
+from greenlang_runtime.exceptions import ConfigError, GreenlangRuntimeError, SpecError
+from greenlang_runtime.scaffold._values import FIELDS, FIELDS_BY_KEY, ProjectValues, check_name
 from greenlang_runtime.scaffold._writer import check_target
 
 __all__ = ["new"]
@@ -40,6 +41,19 @@ def _field_options(function: _F) -> _F:
     return function
 
 
+def _options_checked(values: ProjectValues, check: Callable[[ProjectValues], object]) -> None:
+    """Check the values given so far; a bad spec field is reported under its option."""
+    try:
+        check(values)
+    except SpecError as error:
+        field = FIELDS_BY_KEY.get(error.field)
+        if field is None:
+            raise
+        raise ConfigError(
+            field.option, field.show(getattr(values, field.attr)), error.reason
+        ) from None
+
+
 def _interactive(no_input: bool) -> bool:
     return not no_input and sys.stdin is not None and sys.stdin.isatty()
 
@@ -66,23 +80,23 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
     default shown) unless given as options or --no-input. NAME must be a
     DNS-1123 label; nothing is written when any value is invalid.
     """
-    from greenlang_runtime.scaffold import create_project
+    from greenlang_runtime.scaffold import create_project, render_project
     from greenlang_runtime.scaffold._prompt import ask
 
     target = parent.absolute() / name
     try:
         check_name(name)
         check_target(target, "NAME")
-        defaults = ProjectValues(name)
-        values = {field.attr: getattr(defaults, field.attr) for field in FIELDS}
+        values: dict[str, object] = asdict(ProjectValues(name))
         given = {attr for attr, raw in options.items() if raw is not None}
         for field in FIELDS:
             raw = options[field.attr]
             if raw is not None:
                 values[field.attr] = field.read(raw, field.option)
+        _options_checked(ProjectValues(**values), render_project)  # type: ignore[arg-type]
         if _interactive(no_input):
-            values = ask(values, given)
-        project = create_project(ProjectValues(name, **values), target.parent)
+            values = ask(values, given, render_project)
+        project = create_project(ProjectValues(**values), target.parent)  # type: ignore[arg-type]
     except GreenlangRuntimeError as error:
         raise _Failure(str(error)) from None
     except OSError as error:

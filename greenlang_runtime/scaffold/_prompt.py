@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 import click
 
-from greenlang_runtime.exceptions import ConfigError
-from greenlang_runtime.scaffold._values import FIELDS, Field
+from greenlang_runtime.exceptions import ConfigError, SpecError
+from greenlang_runtime.scaffold._values import FIELDS, Field, ProjectValues
 
 __all__ = ["ask"]
 
@@ -21,24 +21,37 @@ def _question(field: Field) -> str:
     return f"{field.question} ({allowed})"
 
 
-def _reader(field: Field) -> Callable[[str], object]:
+def _reader(
+    field: Field, answers: Mapping[str, object], check: Callable[[ProjectValues], object]
+) -> Callable[[str], object]:
     def read(raw: str) -> object:
         try:
-            return field.read(raw, field.spec_key)
+            value = field.read(raw, field.spec_key)
+            check(ProjectValues(**{**answers, field.attr: value}))  # type: ignore[arg-type]
         except ConfigError as error:
             raise click.UsageError(str(error)) from None  # click shows it and asks again
+        except SpecError as error:
+            if error.field != field.spec_key:
+                raise
+            shown = f"{field.spec_key}={raw!r} is invalid: {error.reason}."
+            raise click.UsageError(shown) from None
+        return value
 
     return read
 
 
-def ask(values: dict[str, object], given: Collection[str]) -> dict[str, object]:
-    """Ask for every field not in ``given`` (options on the command line), in order.
+def ask(
+    values: Mapping[str, object],
+    given: Collection[str],
+    check: Callable[[ProjectValues], object],
+) -> dict[str, object]:
+    """Ask for every field not in ``given`` (set by an option), in order; return all values.
 
     Args:
-        values: the current values (defaults and options), by attribute.
+        values: the current values (the name, defaults and options), by attribute.
         given: attributes set by an option, which are not asked again.
-
-    Returns a copy of ``values`` with the answers.
+        check: checks a whole set of values (raising ``SpecError``); an answer
+            it rejects is asked again with the reason.
     """
     answers = dict(values)
     for field in FIELDS:
@@ -47,6 +60,6 @@ def ask(values: dict[str, object], given: Collection[str]) -> dict[str, object]:
         answers[field.attr] = click.prompt(
             _question(field),
             default=field.show(answers[field.attr]),
-            value_proc=_reader(field),
+            value_proc=_reader(field, answers, check),
         )
     return answers

@@ -1,8 +1,8 @@
 """The values a new project is rendered from: the project name and the spec's main fields.
 
-Each field is parsed from text the same way whether it came from a command-line
-option or from an answer at the terminal, and checked by the agent spec's own
-rules once the values are assembled (see ``_spec_check``).
+Each field is read from text the same way whether it came from a command-line
+option or from an answer at the terminal; the values are then checked by the
+agent spec's own rules on the ``pyproject.toml`` they render to.
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from greenlang_runtime.exceptions import ConfigError
-
-__all__ = ["FIELDS", "Field", "ProjectValues", "check_name", "package_name"]
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_LABEL_RULE = (
-    "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
-    "and '-', starting and ending with a letter or digit"
+from greenlang_runtime import _spec_rules as rules
+from greenlang_runtime.exceptions import ConfigError, SpecError
+from greenlang_runtime.spec import (
+    DEFAULT_REGISTRY,
+    DEPENDENCIES,
+    LLM_PROVIDERS,
+    ROLLOUTS,
+    SLA_TIERS,
 )
-# A PEP 440 release that is also a Kubernetes label value (no local "+" part).
+
+__all__ = ["FIELDS", "FIELDS_BY_KEY", "Field", "ProjectValues", "check_name", "package_name"]
+
+# A PEP 440 release (what pip installs) that is also a Kubernetes label value (no "+").
 _VERSION = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
-_REGISTRY = re.compile(
-    r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)*"
-)
 # Names whose package would shadow a module the agent imports.
 _TAKEN = frozenset(sys.stdlib_module_names) | {"greenlang_runtime", "tests", "test"}
 
@@ -38,8 +38,10 @@ def package_name(name: str) -> str:
 
 def check_name(name: str, shown: str = "NAME") -> str:
     """Return ``name`` if it can name a project, its package and its Kubernetes objects."""
-    if not _DNS_LABEL.fullmatch(name):
-        raise ConfigError(shown, name, _DNS_LABEL_RULE)
+    try:
+        rules.dns_label(shown, name)
+    except SpecError as error:
+        raise ConfigError(shown, name, error.reason) from None
     package = package_name(name)
     if not name[0].isalpha():
         raise ConfigError(shown, name, "it must start with a letter (it names a Python package)")
@@ -59,7 +61,7 @@ class ProjectValues:
     version: str = "0.1.0"
     tenant: str = "default"
     agent_id: str = ""
-    registry: str = "registry.greenlang.io"
+    registry: str = DEFAULT_REGISTRY
     sla_tier: str = "standard"
     data_residency: str = "eu"
     dependencies: tuple[str, ...] = ()
@@ -77,11 +79,6 @@ class ProjectValues:
         """The agent's import package."""
         return package_name(self.name)
 
-    @property
-    def image(self) -> str:
-        """The image the spec's default names: ``<registry>/<tenant>/<agent-id>``."""
-        return f"{self.registry}/{self.tenant}/{self.agent_id}"
-
 
 def _one_line(name: str, raw: str) -> str:
     text = raw.strip()
@@ -94,13 +91,6 @@ def _word(name: str, raw: str) -> str:
     return raw.strip()
 
 
-def _dns_label(name: str, raw: str) -> str:
-    text = raw.strip()
-    if not _DNS_LABEL.fullmatch(text):
-        raise ConfigError(name, raw, _DNS_LABEL_RULE)
-    return text
-
-
 def _version(name: str, raw: str) -> str:
     text = raw.strip()
     if not _VERSION.fullmatch(text):
@@ -108,33 +98,18 @@ def _version(name: str, raw: str) -> str:
     return text
 
 
-def _registry(name: str, raw: str) -> str:
-    text = raw.strip()
-    if not _REGISTRY.fullmatch(text):
-        raise ConfigError(
-            name,
-            raw,
-            "it must be a registry host with an optional port and path, e.g. ghcr.io/acme",
-        )
-    return text
-
-
 def _names(name: str, raw: str) -> tuple[str, ...]:
     parts = [p for p in re.split(r"[\s,]+", raw.strip().lower()) if p]
-    if parts == ["none"]:
-        return ()
-    if len(set(parts)) != len(parts):
-        raise ConfigError(name, raw, "it names the same item twice")
-    return tuple(parts)
+    return () if parts == ["none"] else tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One value a user can give: its option, its question and how its text is parsed.
+    """One value a user can give: its option, its question and how its text is read.
 
     Args:
         attr: the :class:`ProjectValues` attribute.
-        spec_key: the key of ``[tool.greenlang-runtime]`` (or ``version`` of ``[project]``).
+        spec_key: its key in ``[tool.greenlang-runtime]`` (``version``: ``[project]``).
         question: what the terminal asks.
         parse: text to value; raises :class:`ConfigError` naming the option.
         choices: the allowed values (of each item, for lists), shown with the question.
@@ -159,19 +134,8 @@ class Field:
         return self.parse is _names
 
     def read(self, raw: str, name: str) -> object:
-        """Parse ``raw`` and check it against ``choices``; errors name ``name``."""
-        value = self.parse(name, raw)
-        if self.choices:
-            items = value if isinstance(value, tuple) else (value,)
-            if any(item not in self.choices for item in items):
-                allowed = ", ".join(self.choices)
-                rule = (
-                    f"each item must be one of {allowed} (or none)"
-                    if self.many
-                    else f"it must be one of {allowed}"
-                )
-                raise ConfigError(name, raw, rule)
-        return value
+        """The value ``raw`` stands for; errors name ``name``."""
+        return self.parse(name, raw)
 
     def show(self, value: object) -> str:
         """``value`` as the text a user would type for it."""
@@ -183,17 +147,13 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("description", "description", "Description", _one_line),
     Field("version", "version", "Version", _version, flag="--agent-version"),
-    Field(
-        "tenant",
-        "tenant",
-        "Tenant (DNS-1123 label; namespaces <tenant>-dev|staging|prod)",
-        _dns_label,
-    ),
-    Field("agent_id", "agent-id", "Agent id (DNS-1123 label)", _dns_label),
-    Field("registry", "registry", "Image registry", _registry),
-    Field("sla_tier", "sla-tier", "SLA tier", choices=("basic", "standard", "premium")),
-    Field("data_residency", "data-residency", "Data residency (e.g. eu, us)", _dns_label),
-    Field("dependencies", "dependencies", "Dependencies", _names, ("postgres", "redis")),
-    Field("llm_providers", "llm-providers", "LLM providers", _names, ("anthropic", "openai")),
-    Field("rollout", "rollout", "Rollout", choices=("rolling", "canary", "blue-green")),
+    Field("tenant", "tenant", "Tenant (DNS-1123 label; namespaces <tenant>-dev|staging|prod)"),
+    Field("agent_id", "agent-id", "Agent id (DNS-1123 label)"),
+    Field("registry", "registry", "Image registry"),
+    Field("sla_tier", "sla-tier", "SLA tier", choices=SLA_TIERS),
+    Field("data_residency", "data-residency", "Data residency (e.g. eu, us)"),
+    Field("dependencies", "dependencies", "Dependencies", _names, DEPENDENCIES),
+    Field("llm_providers", "llm-providers", "LLM providers", _names, LLM_PROVIDERS),
+    Field("rollout", "rollout", "Rollout", choices=ROLLOUTS),
 )
+FIELDS_BY_KEY = {field.spec_key: field for field in FIELDS}
