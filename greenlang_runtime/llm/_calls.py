@@ -1,0 +1,162 @@
+"""One LLM call from request to its last chunk, recorded exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from greenlang_runtime.llm._tracing import end_span, start_span
+from greenlang_runtime.llm._usage import Usage
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from greenlang_runtime.llm._collector import LLMMetrics
+    from greenlang_runtime.llm.pricing import PriceBook
+
+__all__ = ["Call", "Recorder", "Route"]
+
+logger = logging.getLogger("greenlang_runtime.llm")
+
+# Distinct unpriced models warned about; past this, a flood of names stays quiet.
+_MAX_WARNINGS: Final = 10_000
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+_EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What an API path is: its GenAI operation and how to read its usage.
+
+    Args:
+        operation: ``gen_ai.operation.name`` (``chat``, ``embeddings``).
+        observe: reads a whole response object into the call.
+        event: reads one stream chunk into the call; ``False`` hides the chunk.
+        include_usage: whether streams must be asked for their usage.
+    """
+
+    operation: str
+    observe: Callable[[Call, Any], None]
+    event: Callable[[Call, Any], bool]
+    include_usage: bool = False
+
+
+class Call:
+    """One call in flight: its usage so far, and whether it has been recorded."""
+
+    __slots__ = (
+        "done",
+        "first_token",
+        "hide_usage_chunk",
+        "model",
+        "provider",
+        "recorder",
+        "response_model",
+        "route",
+        "span",
+        "started",
+        "usage",
+    )
+
+    def __init__(
+        self, recorder: Recorder, provider: str, route: Route, model: str, span: Span | None
+    ) -> None:
+        self.recorder = recorder
+        self.provider = provider
+        self.route = route
+        self.model = model
+        self.response_model: str | None = None
+        self.usage = Usage()
+        self.span = span
+        self.first_token: float | None = None
+        self.hide_usage_chunk = False
+        self.done = False
+        self.started = time.perf_counter()
+
+    def mark_first_token(self) -> None:
+        """The first generated chunk has reached the caller (streams)."""
+        if self.first_token is None:
+            self.first_token = time.perf_counter() - self.started
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Record the call with what is known now; later calls do nothing."""
+        if self.done:
+            return
+        self.done = True
+        self.recorder.record(self, error)
+
+
+def abandoned(error: BaseException) -> bool:
+    """Whether ``error`` means the caller stopped reading, not that the call failed."""
+    return isinstance(error, GeneratorExit | asyncio.CancelledError)
+
+
+class Recorder:
+    """Prices finished calls and counts them in the metrics and spans."""
+
+    def __init__(self, metrics: LLMMetrics, prices: PriceBook) -> None:
+        self.metrics = metrics
+        self.prices = prices
+        self._day = (-1, datetime.date(1970, 1, 1))
+
+    def start(self, provider: str, route: Route, model: str) -> Call:
+        """A new call of ``model`` on ``route``, with its span when tracing is configured."""
+        return Call(self, provider, route, model, start_span(provider, route.operation, model))
+
+    def record(self, call: Call, error: BaseException | None) -> None:
+        """Count ``call``: tokens, cost, outcome, duration, first token; end its span."""
+        seconds = time.perf_counter() - call.started
+        model = call.response_model or call.model
+        usage = call.usage
+        price = self.prices.price(call.provider, model, self._today())
+        failed = error is not None
+        unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
+        cost = 0.0 if price is None else price.cost(usage)
+        if unpriced:
+            _warn_unpriced(call.provider, model)
+        self.metrics.record(
+            call.provider,
+            model,
+            usage,
+            cost,
+            failed=failed,
+            unpriced=unpriced,
+            seconds=seconds,
+            first_token=call.first_token,
+        )
+        if call.span is not None:
+            end_span(call.span, call.response_model, usage, error)
+
+    def _today(self) -> datetime.date:
+        """Today's date in UTC (prices change at UTC midnight), computed once a day."""
+        day_number = int(time.time() // 86400)
+        cached_number, day = self._day
+        if day_number != cached_number:
+            day = datetime.date.fromordinal(_EPOCH + day_number)
+            self._day = (day_number, day)
+        return day
+
+
+def _warn_unpriced(provider: str, model: str) -> None:
+    """One WARNING per unpriced model per process."""
+    key = (provider, model)
+    if key in _warned:
+        return
+    with _warned_lock:
+        if key in _warned or len(_warned) >= _MAX_WARNINGS:
+            return
+        _warned.add(key)
+    logger.warning(
+        "No price is known for %s model %r: its tokens are counted at cost 0 and in "
+        "agent_llm_unpriced_requests_total; set one with GL_LLM_PRICES_FILE or "
+        "runtime.llm.set_price().",
+        provider,
+        model,
+    )

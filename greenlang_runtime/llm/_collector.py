@@ -1,0 +1,202 @@
+"""The ``agent_llm_*`` series: plain counts under one lock, families only at scrape time.
+
+Like ``metrics.py``, an LLM call only does arithmetic on a per-model record;
+prometheus_client families are built when ``/metrics`` is scraped. Model
+names come from outside, so each provider keeps at most ``MAX_MODELS`` of
+them; the rest are counted under ``model="other"`` and totals stay exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from greenlang_runtime import metric_names as names
+from greenlang_runtime._families import BoundedLabel, bucket_bounds, counter, cumulative, histogram
+from greenlang_runtime.config import Identity
+from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
+
+__all__ = ["DURATION_BUCKETS", "FIRST_TOKEN_BUCKETS", "MAX_MODELS", "LLMMetrics", "ModelStats"]
+
+MAX_MODELS: Final = 25
+# LLM calls last seconds to minutes; the first token comes within seconds.
+DURATION_BUCKETS: Final = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+FIRST_TOKEN_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+_DURATION_BOUNDS = bucket_bounds(DURATION_BUCKETS)
+_FIRST_TOKEN_BOUNDS = bucket_bounds(FIRST_TOKEN_BUCKETS)
+
+
+class ModelStats:
+    """Counts of one (provider, model label)."""
+
+    __slots__ = (
+        "cost",
+        "duration_buckets",
+        "duration_sum",
+        "errors",
+        "first_token_buckets",
+        "first_token_count",
+        "first_token_sum",
+        "key",
+        "successes",
+        "tokens",
+        "unpriced",
+    )
+
+    def __init__(self, key: tuple[str, str]) -> None:
+        self.key = key
+        self.tokens = [0, 0, 0, 0]
+        self.cost = 0.0
+        self.successes = 0
+        self.errors = 0
+        self.unpriced = 0
+        self.duration_buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        self.duration_sum = 0.0
+        self.first_token_buckets = [0] * (len(FIRST_TOKEN_BUCKETS) + 1)
+        self.first_token_count = 0
+        self.first_token_sum = 0.0
+
+
+class LLMMetrics(Collector):
+    """Every ``agent_llm_*`` series of one agent, as one collector.
+
+    Args:
+        identity: gives the ``agent_id, version, tenant_id`` labels.
+        registry: where to register; ``None`` registers nowhere.
+    """
+
+    def __init__(self, identity: Identity, registry: CollectorRegistry | None = None) -> None:
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._stats: dict[tuple[str, str], ModelStats] = {}
+        self._models: dict[str, BoundedLabel] = {}
+        if registry is not None:
+            registry.register(self)
+
+    def record(
+        self,
+        provider: str,
+        model: str,
+        usage: Usage,
+        cost: float,
+        *,
+        failed: bool,
+        unpriced: bool,
+        seconds: float,
+        first_token: float | None,
+    ) -> None:
+        """Count one finished call of ``model`` (capped to ``other`` past ``MAX_MODELS``)."""
+        with self._lock:
+            stats = self._stats.get((provider, model))
+            if stats is None:
+                stats = self._new(provider, model)
+            tokens = stats.tokens
+            tokens[0] += usage.input
+            tokens[1] += usage.output
+            tokens[2] += usage.cache_read
+            tokens[3] += usage.cache_write_5m + usage.cache_write_1h
+            stats.cost += cost
+            if failed:
+                stats.errors += 1
+            else:
+                stats.successes += 1
+            if unpriced:
+                stats.unpriced += 1
+            stats.duration_buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+            stats.duration_sum += seconds
+            if first_token is not None:
+                stats.first_token_buckets[bisect_left(FIRST_TOKEN_BUCKETS, first_token)] += 1
+                stats.first_token_count += 1
+                stats.first_token_sum += first_token
+
+    def _new(self, provider: str, model: str) -> ModelStats:
+        """The record for a model not seen as such before; called with the lock held."""
+        bounded = self._models.get(provider)
+        if bounded is None:
+            bounded = self._models[provider] = BoundedLabel(MAX_MODELS)
+        label = bounded(model)
+        key = (provider, label)
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = ModelStats(key)
+            self._stats[key] = stats
+        # Overflowing names are not kept: each is capped again, in constant memory.
+        return stats
+
+    def describe(self) -> Iterable[Metric]:
+        """No description: collected at every scrape, and checked only then."""
+        return ()
+
+    def collect(self) -> Iterator[Metric]:
+        """Turn the current counts into metric families."""
+        identity = self.identity.labels
+        with self._lock:
+            rows = [
+                (
+                    s.key,
+                    list(s.tokens),
+                    s.cost,
+                    s.successes,
+                    s.errors,
+                    s.unpriced,
+                    list(s.duration_buckets),
+                    s.duration_sum,
+                    list(s.first_token_buckets),
+                    s.first_token_count,
+                    s.first_token_sum,
+                )
+                for s in self._stats.values()
+            ]
+        tokens = counter(
+            names.LLM_TOKENS, "LLM tokens, by kind.", "provider", "model", "token_type"
+        )
+        cost = counter(names.LLM_COST, "LLM cost in USD.", "provider", "model")
+        requests = counter(
+            names.LLM_REQUESTS, "LLM calls, by outcome.", "provider", "model", "status"
+        )
+        unpriced = counter(
+            names.LLM_UNPRICED, "LLM calls of a model with no known price.", "provider", "model"
+        )
+        durations = histogram(
+            names.LLM_REQUEST_DURATION,
+            "Duration of LLM calls (streams: until their end).",
+            "provider",
+            "model",
+        )
+        first = histogram(
+            names.LLM_TIME_TO_FIRST_TOKEN,
+            "Time to the first generated chunk of LLM streams.",
+            "provider",
+            "model",
+        )
+        for (
+            key,
+            counts,
+            usd,
+            ok,
+            failed,
+            no_price,
+            d_buckets,
+            d_sum,
+            f_buckets,
+            f_n,
+            f_sum,
+        ) in sorted(rows):
+            labels = [*identity, *key]
+            for token_type, value in zip(TOKEN_TYPES, counts, strict=True):
+                tokens.add_metric([*labels, token_type], value)
+            cost.add_metric(labels, usd)
+            requests.add_metric([*labels, "success"], ok)
+            requests.add_metric([*labels, "error"], failed)
+            unpriced.add_metric(labels, no_price)
+            durations.add_metric(labels, cumulative(_DURATION_BOUNDS, d_buckets), d_sum)
+            if f_n:
+                first.add_metric(labels, cumulative(_FIRST_TOKEN_BOUNDS, f_buckets), f_sum)
+        yield from (tokens, cost, requests, unpriced, durations, first)

@@ -1,0 +1,200 @@
+"""What a call returns, followed to its end: parsed objects, streams and raw responses.
+
+The caller keeps the very objects the client returns. A stream's chunk
+iterator is swapped for one that reads usage as chunks pass (no buffering)
+and its ``close`` is hooked, so a stream read to its end, closed, cancelled
+or dropped is recorded exactly once. A raw response (``with_raw_response``,
+``with_streaming_response``) gets its ``parse`` hooked the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from greenlang_runtime.llm._calls import Call, abandoned
+
+__all__ = ["follow", "follow_async"]
+
+
+class _Events:
+    """A stream's chunks, passed on one by one while their usage is read."""
+
+    __slots__ = ("_call", "_event", "_inner")
+
+    def __init__(self, inner: Any, call: Call) -> None:
+        self._inner = inner
+        self._call = call
+        self._event = call.route.event
+
+    def __del__(self) -> None:
+        # Dropped unread (garbage collected): record what is known.
+        self._call.finish()
+
+
+class _SyncEvents(_Events):
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        call, event, inner = self._call, self._event, self._inner
+        try:
+            while True:
+                item = next(inner)
+                if event(call, item):
+                    return item
+        except StopIteration:
+            call.finish()
+            raise
+        except BaseException as error:
+            call.finish(None if abandoned(error) else error)
+            raise
+
+
+class _AsyncEvents(_Events):
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        call, event, inner = self._call, self._event, self._inner
+        try:
+            while True:
+                item = await inner.__anext__()
+                if event(call, item):
+                    return item
+        except StopAsyncIteration:
+            call.finish()
+            raise
+        except BaseException as error:
+            call.finish(None if abandoned(error) else error)
+            raise
+
+
+def _watch_stream(stream: Any, call: Call) -> None:
+    """Swap ``stream``'s chunk iterator and hook its ``close`` (once per stream)."""
+    if isinstance(stream.__dict__.get("_iterator"), _Events):
+        return
+    inner = stream._iterator
+    wrapper = _AsyncEvents if hasattr(inner, "__anext__") else _SyncEvents
+    stream.__dict__["_iterator"] = wrapper(inner, call)
+    stream.__dict__["close"] = _hooked(stream, "close", call.finish)
+
+
+def _hooked(owner: Any, name: str, before: Callable[[], None]) -> Callable[..., Any]:
+    """``owner``'s method ``name`` running ``before`` first; holds ``owner`` only weakly."""
+    method = getattr(type(owner), name)
+    ref = weakref.ref(owner)
+    if inspect.iscoroutinefunction(method):
+
+        async def hooked_async(*args: Any, **kwargs: Any) -> Any:
+            before()
+            return await method(ref(), *args, **kwargs)
+
+        return hooked_async
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        before()
+        return method(ref(), *args, **kwargs)
+
+    return hooked
+
+
+class _Pending:
+    """A raw response's call until ``parse`` gives its object or stream; records if dropped."""
+
+    __slots__ = ("armed", "call", "stream_types")
+
+    def __init__(self, call: Call, stream_types: tuple[type, ...]) -> None:
+        self.call = call
+        self.stream_types = stream_types
+        self.armed = True
+
+    def take(self, value: Any) -> None:
+        call = self.call
+        if call.done:
+            return
+        if isinstance(value, self.stream_types):
+            self.armed = False
+            _watch_stream(value, call)
+        else:
+            call.route.observe(call, value)
+            call.finish()
+
+    def __del__(self) -> None:
+        if self.armed:
+            self.call.finish()
+
+
+def _hook_parse(response: Any, call: Call, stream_types: tuple[type, ...]) -> None:
+    """Hook ``response.parse`` so that what it returns is followed."""
+    pending = _Pending(call, stream_types)
+    method = type(response).parse
+    ref = weakref.ref(response)
+    if inspect.iscoroutinefunction(method):
+
+        async def parse_async(*args: Any, **kwargs: Any) -> Any:
+            value = await method(ref(), *args, **kwargs)
+            pending.take(value)
+            return value
+
+        response.__dict__["parse"] = parse_async
+    else:
+
+        def parse(*args: Any, **kwargs: Any) -> Any:
+            value = method(ref(), *args, **kwargs)
+            pending.take(value)
+            return value
+
+        response.__dict__["parse"] = parse
+
+
+def _is_raw(result: Any) -> bool:
+    return hasattr(result, "http_response") and hasattr(result, "parse")
+
+
+def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]) -> None:
+    """Record ``result`` now (a parsed object) or once it ends (streams, raw responses)."""
+    if isinstance(result, stream_types):
+        _watch_stream(result, call)
+    elif _is_raw(result):
+        if stream or not result.http_response.is_closed:
+            _hook_parse(result, call, stream_types)
+        else:
+            # The body is in memory: parsing it now costs the caller nothing,
+            # as the response keeps the parsed object for its own parse().
+            _hook_parse(result, call, stream_types)
+            _parse_now(result)
+            call.finish()
+    else:
+        call.route.observe(call, result)
+        call.finish()
+
+
+async def follow_async(
+    result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]
+) -> None:
+    """:func:`follow` for async clients, whose raw responses may parse asynchronously."""
+    if _is_raw(result) and not stream and result.http_response.is_closed:
+        _hook_parse(result, call, stream_types)
+        try:
+            parsed = result.parse()
+            if inspect.isawaitable(parsed):
+                await parsed
+        except Exception:  # noqa: S110 - the caller's own parse() will raise it
+            pass
+        call.finish()
+    else:
+        follow(result, call, stream, stream_types)
+
+
+def _parse_now(result: Any) -> None:
+    # A body that does not parse is the caller's to find: their parse() raises.
+    with contextlib.suppress(Exception):
+        result.parse()
