@@ -9,6 +9,7 @@ from greenlang_runtime import _spec_rules as rules
 from greenlang_runtime import spec as _spec
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
+from greenlang_runtime.metrics import DURATION_BUCKETS
 
 __all__ = ["merge_overrides", "parse_table"]
 
@@ -50,6 +51,11 @@ _KEYS = (
     "environments",
 )
 _MAX_REPLICAS = 1000
+# p95 above the largest finite bucket cannot be measured by histogram_quantile.
+_LARGEST_BUCKET = DURATION_BUCKETS[-1]
+# The availability alert fires at 14.4 times the error budget: below 100 - 100/14.4
+# (about 93 %) it could never fire.
+_MIN_AVAILABILITY = 95.0
 
 
 def parse_table(table: Mapping[str, object], *, name: str, version: str) -> _spec.AgentSpec:
@@ -176,24 +182,36 @@ def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
         "slo.availability-percent",
         table.get("availability-percent", default.availability_percent),
         0,
-        99.9999,
-        " (100 would leave no error budget)",
+        100,
     )
-    return _spec.Slo(
-        availability_percent=availability,
-        p95_latency_seconds=rules.number(
+    if not _MIN_AVAILABILITY <= availability < 100:
+        raise SpecError(
+            "slo.availability-percent",
+            availability,
+            f"it must be at least {_MIN_AVAILABILITY:g} and below 100 (100 leaves no error budget)",
+        )
+    latency = rules.number(
+        "slo.p95-latency-seconds",
+        table.get("p95-latency-seconds", default.p95_latency_seconds),
+        0,
+        _LARGEST_BUCKET,
+    )
+    if not DURATION_BUCKETS[0] <= latency < _LARGEST_BUCKET:
+        raise SpecError(
             "slo.p95-latency-seconds",
-            table.get("p95-latency-seconds", default.p95_latency_seconds),
-            0,
-            600,
-        ),
-        error_rate_percent=rules.number(
-            "slo.error-rate-percent",
-            table.get("error-rate-percent", default.error_rate_percent),
-            0,
-            100,
-        ),
+            latency,
+            f"it must be from {DURATION_BUCKETS[0]:g} s up to below {_LARGEST_BUCKET:g} s, "
+            "the smallest and largest buckets of agent_request_duration_seconds",
+        )
+    errors = rules.number(
+        "slo.error-rate-percent",
+        table.get("error-rate-percent", default.error_rate_percent),
+        0,
+        100,
     )
+    if errors == 100:
+        raise SpecError("slo.error-rate-percent", errors, "it must be below 100")
+    return _spec.Slo(availability, latency, errors)
 
 
 def _argocd(value: object) -> _spec.ArgoCD:

@@ -8,6 +8,7 @@ import click
 
 from greenlang_runtime import __version__
 from greenlang_runtime.exceptions import GreenlangRuntimeError, TargetError
+from greenlang_runtime.manifests._command import manifests
 from greenlang_runtime.scaffold._command import new
 
 __all__ = ["main"]
@@ -59,6 +60,7 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
 
 
 main.add_command(new)
+main.add_command(manifests)
 
 
 @main.command("wait-for-dependencies")

@@ -20,6 +20,7 @@ from greenlang_runtime.exceptions import ConfigError
 __all__ = [
     "CAPABILITIES_PATH",
     "ENVIRONMENTS",
+    "GRACE_MARGIN_SECONDS",
     "LIVE_PATH",
     "METRICS_PATH",
     "READY_PATH",
@@ -34,6 +35,10 @@ READY_PATH = "/health/ready"
 STARTUP_PATH = "/health/startup"
 CAPABILITIES_PATH = "/v1/capabilities"
 METRICS_PATH = "/metrics"
+
+# Added to pre-stop + drain + hooks for the pod's terminationGracePeriodSeconds:
+# time for the process to exit after its hooks, before the kubelet's SIGKILL.
+GRACE_MARGIN_SECONDS = 2.0
 
 ENVIRONMENTS = ("development", "staging", "production")
 
@@ -131,22 +136,45 @@ _IDENTITY_SOURCES: tuple[tuple[str, str, Callable[[str, str], str]], ...] = (
 )
 
 
+# Plain ASCII digits only: int() and float() would also take "18_300",
+# full-width digits, "1e3" and "inf".
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
 def _to_int(name: str, raw: str) -> int:
+    text = raw.strip()
     try:
-        return int(raw.strip())
-    except ValueError:
-        raise ConfigError(name, raw, "it must be a whole number") from None
+        if _INTEGER.fullmatch(text):
+            return int(text)
+    except ValueError:  # more digits than Python converts
+        pass
+    raise ConfigError(name, raw, "it must be a whole number")
 
 
 def _to_seconds(name: str, raw: str) -> float:
+    text = raw.strip()
+    if _DECIMAL.fullmatch(text):
+        return float(text)
     try:
-        return float(raw.strip())
+        float(text)
     except ValueError:
         raise ConfigError(name, raw, "it must be a number of seconds") from None
+    # nan, inf, 1e3, 1_0 and non-ASCII digits: numbers to Python, not here.
+    raise ConfigError(name, raw, "it must be a finite number of seconds in plain digits, e.g. 2.5")
 
 
 def _to_text(name: str, raw: str) -> str:
     return raw.strip()
+
+
+def _to_optional_text(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _check_optional_path(name: str, value: object, shown: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(name, shown, "it must be the path of a file")
 
 
 def _to_lower(name: str, raw: str) -> str:
@@ -174,6 +202,19 @@ def _check_port(name: str, value: object, shown: object) -> None:
 def _check_at_least_one(name: str, value: object, shown: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, shown, "it must be a whole number of at least 1")
+
+
+def _check_head_bytes(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < _MIN_HEAD_BYTES:
+        raise ConfigError(
+            name,
+            shown,
+            f"it must be a whole number of at least {_MIN_HEAD_BYTES} "
+            "(a request head needs room for its request line and headers)",
+        )
+
+
+_MIN_HEAD_BYTES = 1024
 
 
 def _check_seconds(name: str, value: object, shown: object) -> None:
@@ -272,6 +313,10 @@ class Settings:
         http_port: probes, capabilities and the author's routes.
         metrics_port: ``GET /metrics``.
         max_body_bytes: largest request body a capability accepts.
+        max_header_bytes: largest request head (request line and headers);
+            larger is answered 431 and the connection closed.
+        header_timeout_seconds: time a client has to send a complete request
+            head; then the connection is closed.
         prestop_delay_seconds: after SIGTERM, how long requests keep being
             served while the endpoint removal propagates.
         drain_timeout_seconds: how long in-flight requests may then take.
@@ -285,12 +330,16 @@ class Settings:
         check_interval_seconds: default time from one check's start to the next.
         check_failure_threshold: failures in a row that turn an up dependency down.
         check_success_threshold: successes in a row that turn a down dependency up.
+        llm_prices_file: a YAML or JSON file of LLM price overrides
+            (``GL_LLM_PRICES_FILE``), read and checked when the runtime is built.
     """
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
     http_port: int = 8000
     metrics_port: int = 9090
     max_body_bytes: int = 10 * 1024 * 1024
+    max_header_bytes: int = 65536
+    header_timeout_seconds: float = 10.0
     prestop_delay_seconds: float = 5.0
     drain_timeout_seconds: float = 20.0
     shutdown_hooks_timeout_seconds: float = 3.0
@@ -303,6 +352,7 @@ class Settings:
     check_interval_seconds: float = 5.0
     check_failure_threshold: int = 2
     check_success_threshold: int = 2
+    llm_prices_file: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("database_url", "redis_url"):
@@ -370,6 +420,8 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "http_port": (_to_int, _check_port),
     "metrics_port": (_to_int, _check_port),
     "max_body_bytes": (_to_int, _check_at_least_one),
+    "max_header_bytes": (_to_int, _check_head_bytes),
+    "header_timeout_seconds": (_to_seconds, _check_positive_seconds),
     "prestop_delay_seconds": (_to_seconds, _check_seconds),
     "drain_timeout_seconds": (_to_seconds, _check_seconds),
     "shutdown_hooks_timeout_seconds": (_to_seconds, _check_seconds),
@@ -382,4 +434,5 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "check_interval_seconds": (_to_seconds, _check_positive_seconds),
     "check_failure_threshold": (_to_int, _check_at_least_one),
     "check_success_threshold": (_to_int, _check_at_least_one),
+    "llm_prices_file": (_to_optional_text, _check_optional_path),
 }

@@ -1,0 +1,179 @@
+"""From a spec to files: the kustomize base and overlays, or one multi-document stream.
+
+The base is the production rendering without a namespace; each overlay sets
+its namespace and patches (RFC 6902) exactly what its environment changes, so
+``kubectl kustomize overlays/ENV`` builds what :func:`environment_documents` renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import yaml
+
+from greenlang_runtime.config import ENVIRONMENTS
+from greenlang_runtime.manifests import (
+    autoscaling,
+    core,
+    dashboard,
+    delivery,
+    monitoring,
+    network,
+    promtool,
+    tenancy,
+    workload,
+)
+from greenlang_runtime.manifests._jsonpatch import diff
+from greenlang_runtime.manifests._meta import Document
+from greenlang_runtime.spec import AgentSpec, EnvironmentSpec
+
+__all__ = [
+    "BASE_ENVIRONMENT",
+    "base_documents",
+    "dump",
+    "environment_documents",
+    "platform_documents",
+    "render_stream",
+    "render_tree",
+]
+
+BASE_ENVIRONMENT = "production"
+_KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+
+
+def base_documents(env: EnvironmentSpec) -> list[tuple[str, Document]]:
+    """Every namespaced object of ``env``, each with the file it is written to."""
+    spec = env.agent
+    documents: list[tuple[str, Document]] = [
+        ("serviceaccount.yaml", core.service_account(env)),
+        ("configmap.yaml", core.config_map(env)),
+        ("service.yaml", core.service(env)),
+    ]
+    if spec.rollout == "blue-green":
+        documents.append(("service-preview.yaml", core.preview_service(env)))
+    if spec.rollout == "rolling":
+        documents.append(("deployment.yaml", workload.deployment(env)))
+    else:
+        documents.append(("rollout.yaml", delivery.rollout(env)))
+        documents.append(("analysistemplate.yaml", delivery.analysis_template(env)))
+    documents += [
+        ("hpa.yaml", autoscaling.hpa(env)),
+        ("vpa.yaml", autoscaling.vpa(env)),
+        ("pdb.yaml", autoscaling.pdb(env)),
+        ("networkpolicy.yaml", network.network_policy(env)),
+        ("servicemonitor.yaml", monitoring.service_monitor(env)),
+        ("prometheusrule.yaml", monitoring.prometheus_rule(env)),
+        ("dashboard.yaml", dashboard.dashboard(env)),
+    ]
+    if spec.tenant_quota:
+        documents += [
+            ("resourcequota.yaml", tenancy.resource_quota(env)),
+            ("limitrange.yaml", tenancy.limit_range(env)),
+        ]
+    return documents
+
+
+def environment_documents(env: EnvironmentSpec) -> list[Document]:
+    """The objects of ``env`` as applied: each in the environment's namespace."""
+    return [_in_namespace(doc, env.namespace) for _, doc in base_documents(env)]
+
+
+def platform_documents(spec: AgentSpec, environments: Sequence[str]) -> list[tuple[str, Document]]:
+    """Objects outside the tenant's namespaces: adapter rules, Argo CD Applications."""
+    production = spec.for_environment(BASE_ENVIRONMENT)
+    documents = [
+        (
+            "platform/prometheus-adapter-rules.yaml",
+            monitoring.adapter_rules(production, spec.monitoring_namespace),
+        )
+    ]
+    if spec.argocd is not None:
+        for name in environments:
+            env = spec.for_environment(name)
+            documents.append((f"platform/argocd-{name}.yaml", delivery.application(env)))
+    return documents
+
+
+def render_tree(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -> dict[str, str]:
+    """The ``deploy/`` files for ``environments``: relative path -> text."""
+    base_env = spec.for_environment(BASE_ENVIRONMENT)
+    base = base_documents(base_env)
+    files = {f"base/{name}": dump([doc]) for name, doc in base}
+    files["base/kustomization.yaml"] = dump(
+        [{**_KUSTOMIZATION, "resources": [name for name, _ in base]}]
+    )
+    for name in environments:
+        files.update(_overlay(spec.for_environment(name), base))
+    for path, doc in platform_documents(spec, environments):
+        files[path] = dump([doc])
+    files["promtool/rules.yaml"] = dump([promtool.rules_file(spec)])
+    files["promtool/rules.test.yaml"] = dump([promtool.rules_tests(spec)])
+    return files
+
+
+def render_stream(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -> str:
+    """Every object of ``environments`` (namespaced) and the platform's, as one stream."""
+    documents: list[Document] = []
+    for name in environments:
+        documents += environment_documents(spec.for_environment(name))
+    documents += [doc for _, doc in platform_documents(spec, environments)]
+    return dump(documents)
+
+
+def _overlay(env: EnvironmentSpec, base: list[tuple[str, Document]]) -> dict[str, str]:
+    here = f"overlays/{env.environment}"
+    files: dict[str, str] = {}
+    patches: list[Document] = []
+    # The file set depends only on spec-wide keys, so base and env line up.
+    for (name, before), (_, after) in zip(base, base_documents(env), strict=True):
+        operations = diff(before, after)
+        if not operations:
+            continue
+        patch_name = name.replace(".yaml", ".patch.yaml")
+        files[f"{here}/{patch_name}"] = dump([operations])
+        patches.append({"path": patch_name, "target": _target(before)})
+    kustomization: Document = {
+        **_KUSTOMIZATION,
+        "namespace": env.namespace,
+        "resources": ["../../base"],
+    }
+    if patches:
+        kustomization["patches"] = patches
+    files[f"{here}/kustomization.yaml"] = dump([kustomization])
+    return files
+
+
+def _target(doc: Document) -> Document:
+    group, _, version = doc["apiVersion"].rpartition("/")
+    target = {"version": version, "kind": doc["kind"], "name": doc["metadata"]["name"]}
+    return {"group": group, **target} if group else target
+
+
+def _in_namespace(doc: Document, namespace: str) -> Document:
+    meta = {"name": doc["metadata"]["name"], "namespace": namespace}
+    meta.update((k, v) for k, v in doc["metadata"].items() if k != "name")
+    return {**doc, "metadata": meta}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style everywhere; multi-line strings (rule expressions, JSON) as literals."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        # Shared dicts (a selector used twice) are written out, never as &anchors.
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def dump(documents: Iterable[Any]) -> str:
+    """``documents`` as YAML, separated by ``---``."""
+    return yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000
+    )
