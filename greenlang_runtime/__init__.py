@@ -5,8 +5,11 @@ from __future__ import annotations
 from greenlang_runtime.config import Identity, Settings
 from greenlang_runtime.exceptions import (
     CapabilityError,
+    CheckError,
     ConfigError,
+    DependencyError,
     GreenlangRuntimeError,
+    InvalidInput,
     TargetError,
 )
 from greenlang_runtime.runtime import AgentRuntime
@@ -14,9 +17,12 @@ from greenlang_runtime.runtime import AgentRuntime
 __all__ = [
     "AgentRuntime",
     "CapabilityError",
+    "CheckError",
     "ConfigError",
+    "DependencyError",
     "GreenlangRuntimeError",
     "Identity",
+    "InvalidInput",
     "Settings",
     "TargetError",
     "__version__",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -10,13 +12,17 @@ __all__ = [
     "ASGIApp",
     "BodyTooLarge",
     "ClientDisconnected",
+    "InvalidJson",
     "Message",
     "Receive",
     "Scope",
     "Send",
+    "encode",
+    "error_body",
     "error_response",
     "header",
     "json_response",
+    "parse_json",
     "read_body",
 ]
 
@@ -35,6 +41,10 @@ class BodyTooLarge(Exception):
 
 class ClientDisconnected(Exception):
     """The client went away before sending the whole body."""
+
+
+class InvalidJson(ValueError):
+    """The request body is not strict JSON; the message says why, in the caller's terms."""
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -70,9 +80,67 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# Built once: json.dumps with options would build an encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def encode(value: Any) -> bytes:
     """Compact JSON; raises ``TypeError``/``ValueError`` for what JSON cannot hold."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise InvalidJson(
+            f"the number {_shorten(text)} is out of range (JSON numbers here must be "
+            "at most about 1.8e308 in size)"
+        )
+    return value
+
+
+def _shorten(text: str, keep: int = 20) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
+
+
+# Python's json module accepts NaN, Infinity and 1e999 (as inf); JSON does not.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value in ``body``; raise :class:`InvalidJson` saying what is wrong.
+
+    Strict: ``NaN``, ``Infinity`` and numbers too large for a float are
+    refused, and messages speak of the body, not of Python's codecs or limits.
+    """
+    if not body.strip():
+        raise InvalidJson("The request body is empty; send a JSON value.")
+    try:
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as error:
+        raise InvalidJson(
+            f"The request body is not valid UTF-8: byte 0x{body[error.start]:02x} "
+            f"at offset {error.start}."
+        ) from None
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as error:
+        raise InvalidJson(
+            f"The request body is not JSON: {error.msg.lower()} at line {error.lineno}, "
+            f"column {error.colno}."
+        ) from None
+    except InvalidJson as error:
+        raise InvalidJson(f"The request body is not JSON: {error}.") from None
+    except ValueError:  # only an integer past Python's digit limit gets here
+        raise InvalidJson(
+            f"The request body holds a number with more than {sys.get_int_max_str_digits()} digits."
+        ) from None
+    except RecursionError:
+        raise InvalidJson("The request body is nested too deeply.") from None
 
 
 async def json_response(
@@ -89,6 +157,11 @@ async def json_response(
     await send({"type": "http.response.body", "body": body})
 
 
+def error_body(error_type: str, message: str, **extra: Any) -> bytes:
+    """The contract's error body ``{"error": {"type", "message", ...}}``, encoded."""
+    return encode({"error": {"type": error_type, "message": message, **extra}})
+
+
 async def error_response(
     send: Send,
     status: int,
@@ -97,5 +170,4 @@ async def error_response(
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Send the contract's error body ``{"error": {"type", "message"}}``."""
-    body = encode({"error": {"type": error_type, "message": message}})
-    await json_response(send, status, body, extra_headers)
+    await json_response(send, status, error_body(error_type, message), extra_headers)

@@ -9,7 +9,6 @@ through a metrics wrapper.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -18,18 +17,21 @@ from greenlang_runtime._http import (
     ASGIApp,
     BodyTooLarge,
     ClientDisconnected,
+    InvalidJson,
     Message,
     Receive,
     Scope,
     Send,
     encode,
+    error_body,
     error_response,
     header,
     json_response,
+    parse_json,
     read_body,
 )
 from greenlang_runtime._lifespan import Lifespan
-from greenlang_runtime.capabilities import Capability
+from greenlang_runtime.capabilities import Capability, ResultNotJson
 from greenlang_runtime.config import (
     CAPABILITIES_PATH,
     LIVE_PATH,
@@ -37,7 +39,8 @@ from greenlang_runtime.config import (
     STARTUP_PATH,
     Settings,
 )
-from greenlang_runtime.health import Lifecycle, ProbeResult
+from greenlang_runtime.exceptions import InvalidInput
+from greenlang_runtime.health import Lifecycle, Phase, ProbeResult
 from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
 
 __all__ = ["RuntimeApp"]
@@ -47,6 +50,8 @@ logger = logging.getLogger("greenlang_runtime")
 _CAPABILITY_PREFIX = CAPABILITIES_PATH + "/"
 _CLOSE = (b"connection", b"close")
 _JSON_TYPES = (b"application/json",)
+# Startup hooks usually take seconds; a client retrying each second finds the agent soon.
+_RETRY_AFTER_SECONDS = b"1"
 
 
 class RuntimeApp:
@@ -139,12 +144,11 @@ class RuntimeApp:
         if scope["method"] not in ("GET", "HEAD"):
             await _method_not_allowed(send, b"GET, HEAD")
             return
-        listing = [
-            {"name": c.name, "description": c.description} for c in self.capabilities.values()
-        ]
+        listing = [capability.listing() for capability in self.capabilities.values()]
         await json_response(send, 200, encode({"capabilities": listing}))
 
     async def _call(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        """Turn the request into a payload, or answer why it cannot be one."""
         capability = self.capabilities.get(name)
         if capability is None:
             await error_response(send, 404, "not_found", f"No capability named {name!r}.")
@@ -152,22 +156,33 @@ class RuntimeApp:
         if scope["method"] != "POST":
             await _method_not_allowed(send, b"POST")
             return
-        if self.lifecycle.stopping:
+        lifecycle = self.lifecycle
+        if lifecycle.stopping:
             await _shutting_down(send)
+            return
+        if lifecycle.phase is Phase.STARTING:
+            await error_response(
+                send,
+                503,
+                "starting",
+                "The agent is still starting (its on_startup hooks are running); retry shortly.",
+                [(b"retry-after", _RETRY_AFTER_SECONDS)],
+            )
             return
         content_type = header(scope, b"content-type")
         if content_type is not None and not _is_json(content_type):
             await error_response(
                 send,
-                400,
-                "invalid_content_type",
+                415,
+                "unsupported_media_type",
                 f"Content-Type {content_type.decode('latin-1')!r} is not JSON; "
                 "send the payload as application/json.",
+                [(b"accept", b"application/json")],
             )
             return
         limit = self.settings.max_body_bytes
         try:
-            body = await read_body(scope, receive, limit)
+            payload = parse_json(await read_body(scope, receive, limit))
         except BodyTooLarge:
             await error_response(
                 send,
@@ -179,35 +194,33 @@ class RuntimeApp:
             return
         except ClientDisconnected:
             return  # nobody to answer, and half a payload is no payload
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError) as error:
-            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-            await error_response(
-                send, 400, "invalid_json", f"The request body is not JSON: {reason}."
-            )
+        except InvalidJson as error:
+            await error_response(send, 400, "invalid_json", str(error))
             return
         await self._invoke(capability, payload, send)
 
     async def _invoke(self, capability: Capability, payload: Any, send: Send) -> None:
-        """Call ``capability`` and answer with its result, recording the outcome."""
-        name = capability.name
+        """Call ``capability`` (measured there) and map its result or error to HTTP."""
         task = asyncio.current_task()
         assert task is not None
         self._calls.add(task)
-        record = capability.recorder.record
-        started = self.metrics.start()
+        name = capability.name
         try:
-            result = await capability.invoke(payload)
+            body = await capability.invoke(payload)
+        except InvalidInput as error:
+            await json_response(send, 422, _invalid_input_body(name, error))
+            return
+        except ResultNotJson as error:
+            logger.error("%s (%s)", error, error.__cause__)
+            await error_response(send, 500, "invalid_result", str(error))
+            return
         except asyncio.CancelledError:
-            record(started, True, "CancelledError")
             if not self.lifecycle.stopping:
                 raise
             task.uncancel()
             await _shutting_down(send)
             return
         except Exception as error:
-            record(started, True, type(error).__name__)
             logger.exception("capability %r raised %s", name, type(error).__name__)
             await error_response(
                 send,
@@ -216,25 +229,9 @@ class RuntimeApp:
                 f"The capability {name!r} raised {type(error).__name__}.",
             )
             return
-        except BaseException as error:
-            record(started, True, type(error).__name__)
-            raise
         finally:
             self._calls.discard(task)
-        try:
-            encoded = encode(result)
-        except (TypeError, ValueError, RecursionError) as error:
-            record(started, True, type(error).__name__)
-            logger.error("capability %r returned a value JSON cannot hold: %s", name, error)
-            await error_response(
-                send,
-                500,
-                "invalid_result",
-                f"The capability {name!r} returned a {type(result).__name__} that is not JSON.",
-            )
-            return
-        record(started, False)
-        await json_response(send, 200, encoded)
+        await json_response(send, 200, body)
 
     def _route_recorder(self, scope: Scope) -> CallRecorder:
         """The recorder of the route Starlette or FastAPI left in the scope.
@@ -265,6 +262,18 @@ class RuntimeApp:
             await send({"type": "lifespan.shutdown.failed", "message": str(error)})
             raise
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _invalid_input_body(name: str, error: InvalidInput) -> bytes:
+    """The 422 body: the capability's own message and details, as it raised them."""
+    details = [] if error.details is None else error.details
+    try:
+        return error_body("invalid_input", error.message, details=details)
+    except (TypeError, ValueError, RecursionError):
+        logger.warning(
+            "capability %r raised InvalidInput with details JSON cannot hold; sent without", name
+        )
+        return error_body("invalid_input", error.message, details=[])
 
 
 def _is_json(content_type: bytes) -> bool:

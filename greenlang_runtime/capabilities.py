@@ -1,26 +1,75 @@
-"""Capabilities: an author's functions, wrapped so that every call is measured."""
+"""Capabilities: an author's functions, wrapped so that every call is measured in one place.
+
+A call, direct from Python or over HTTP, starts with :meth:`Capability.begin`
+and ends with :meth:`Capability.end`: they record the metrics and tell the
+registered :class:`CallObserver` objects (tracing, LLM accounting), so those
+hook in once and see every call.
+"""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final, Literal, Protocol
 
 import anyio.to_thread
+from anyio import CapacityLimiter
 
 from greenlang_runtime._slots import Slots
-from greenlang_runtime.exceptions import CapabilityError
-from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+from greenlang_runtime._typed import Types, resolve, to_json
+from greenlang_runtime.exceptions import CapabilityError, InvalidInput
+from greenlang_runtime.metrics import OTHER, AgentMetrics
 
-__all__ = ["Capability"]
+__all__ = [
+    "SYNC_THREADS",
+    "CallObserver",
+    "Capability",
+    "Outcome",
+    "ResultNotJson",
+]
+
+logger = logging.getLogger("greenlang_runtime")
+
+# Worker threads a sync capability without max_concurrency may hold at once
+# when served over HTTP; each capability has its own, so none starves another.
+SYNC_THREADS: Final = 40
+
+Outcome = Literal["success", "error", "client_error"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+# (started, [(observer, token), ...] or None)
+_Begun = tuple[float, "list[tuple[CallObserver, object]] | None"]
+
+
+class CallObserver(Protocol):
+    """Told of every capability call, direct or over HTTP (tracing hooks in here).
+
+    ``begin`` runs in the caller's thread and context before the function
+    (so a context variable it sets is seen by the function, also in a worker
+    thread); ``end`` runs in the same context after it, with the outcome and
+    the exception, if any. An observer that raises is logged and skipped: it
+    never changes what the caller sees.
+    """
+
+    def begin(self, capability: str, payload: Any) -> object:
+        """A call starts; return a token that is handed back to :meth:`end`."""
+        ...
+
+    def end(self, token: object, outcome: Outcome, error: BaseException | None) -> None:
+        """The call begun with ``token`` ended."""
+        ...
+
+
+class ResultNotJson(Exception):
+    """A capability returned a value JSON cannot hold (the encoder's error is the cause)."""
 
 
 class Capability:
-    """A declared capability: the author's function, its limit and its recorder.
+    """A declared capability: the author's function, its limits, its measurement.
 
     Args:
         function: the author's function, sync or async, taking the payload.
@@ -28,6 +77,8 @@ class Capability:
         description: shown by ``GET /v1/capabilities``.
         max_concurrency: calls allowed at once; ``None`` means unlimited.
         metrics: where calls are recorded.
+        observers: told of every call; the list is read at each call, so
+            observers added later see later calls.
     """
 
     def __init__(
@@ -37,6 +88,7 @@ class Capability:
         description: str,
         max_concurrency: int | None,
         metrics: AgentMetrics,
+        observers: list[CallObserver] | None = None,
     ) -> None:
         check_name(name)
         check_max_concurrency(name, max_concurrency)
@@ -46,26 +98,169 @@ class Capability:
         self.is_async = inspect.iscoroutinefunction(function)
         self.max_concurrency = max_concurrency
         self.slots = None if max_concurrency is None else Slots(max_concurrency, metrics)
+        # Over HTTP a sync function runs in a worker thread: bound per capability.
+        self.thread_slots = self.slots
+        if not self.is_async and self.slots is None:
+            self.thread_slots = Slots(SYNC_THREADS, metrics)
         self.recorder = metrics.recorder(name)
-        self.function = _measured(function, self.is_async, metrics, self.recorder, self.slots)
+        self.observers: list[CallObserver] = [] if observers is None else observers
+        self._start = metrics.start
+        self._record = self.recorder.record
+        self._types: Types | None = None
+        self.function = self._direct_async() if self.is_async else self._direct_sync()
 
-    async def invoke(self, payload: Any) -> Any:
-        """Call the raw function with ``payload`` from the event loop, unmeasured.
+    def begin(self, payload: Any) -> _Begun:
+        """A call starts: mark it in flight and tell the observers."""
+        observers = self.observers
+        tokens = self._begin_observers(payload) if observers else None
+        return self._start(), tokens
 
-        Waits for a slot on the loop, not in a worker thread, so calls queued
-        behind ``max_concurrency`` never hold threads other work needs; a
-        sync function then runs in a worker thread, off the loop.
+    def end(self, begun: _Begun, error: BaseException | None) -> None:
+        """The call ends: record its duration and outcome, and tell the observers.
+
+        :class:`~greenlang_runtime.InvalidInput` is the caller's fault
+        (``client_error``); any other exception is the agent's (``error``).
         """
-        slots = self.slots
-        if slots is not None:
-            await slots.acquire_async()
+        started, tokens = begun
+        outcome: Outcome
+        if error is None:
+            self._record(started, False)
+            outcome = "success"
+        elif isinstance(error, InvalidInput):
+            self._record(started, False, client_error=True)
+            outcome = "client_error"
+        else:
+            self._record(started, True, type(error).__name__)
+            outcome = "error"
+        if tokens is not None:
+            for observer, token in tokens:
+                try:
+                    observer.end(token, outcome, error)
+                except Exception:
+                    logger.exception("call observer %r failed at the end of a call", observer)
+
+    def _begin_observers(self, payload: Any) -> list[tuple[CallObserver, object]]:
+        tokens = []
+        for observer in list(self.observers):
+            try:
+                tokens.append((observer, observer.begin(self.name, payload)))
+            except Exception:
+                logger.exception("call observer %r failed at the start of a call", observer)
+        return tokens
+
+    @property
+    def types(self) -> Types:
+        """The pydantic models in the function's annotations, resolved at first use."""
+        types = self._types
+        if types is None:
+            types = self._types = resolve(self.name, self.raw)
+        return types
+
+    async def invoke(self, payload: Any) -> bytes:
+        """The HTTP path: validate, call, and return the result as JSON, all measured.
+
+        Raises :class:`~greenlang_runtime.InvalidInput` (the payload does not
+        match the function's model, or the function raised it),
+        :class:`ResultNotJson`, or whatever the function raised. Waits for a
+        slot on the event loop, not in a worker thread, so queued calls hold
+        no thread; a sync function then runs in a worker thread.
+        """
+        begun = self.begin(payload)
         try:
-            if self.is_async:
-                return await self.raw(payload)
-            return await anyio.to_thread.run_sync(self.raw, payload, abandon_on_cancel=True)
-        finally:
+            types = self.types
+            argument = payload if types.input_model is None else types.validate(payload)
+            slots = self.thread_slots
             if slots is not None:
-                slots.release()
+                await slots.acquire_async()
+            try:
+                if self.is_async:
+                    result = await self.raw(argument)
+                else:
+                    result = await anyio.to_thread.run_sync(
+                        self.raw, argument, abandon_on_cancel=True, limiter=_threads()
+                    )
+            finally:
+                if slots is not None:
+                    slots.release()
+        except BaseException as error:
+            self.end(begun, error)
+            raise
+        try:
+            body = to_json(result)
+        except (TypeError, ValueError, RecursionError) as error:
+            self.end(begun, error)
+            raise ResultNotJson(
+                f"The capability {self.name!r} returned a {type(result).__name__} that is not JSON."
+            ) from error
+        self.end(begun, None)
+        return body
+
+    def listing(self) -> dict[str, Any]:
+        """This capability's entry in ``GET /v1/capabilities``."""
+        return {"name": self.name, "description": self.description, **self.types.json_schemas()}
+
+    def _direct_sync(self) -> Callable[..., Any]:
+        """The function for direct calls: same arguments, result and exceptions, measured."""
+        function, begin, end, slots = self.raw, self.begin, self.end, self.slots
+
+        @functools.wraps(function)
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            begun = begin(args[0] if args else kwargs)
+            try:
+                if slots is None:
+                    result = function(*args, **kwargs)
+                else:
+                    slots.acquire()
+                    try:
+                        result = function(*args, **kwargs)
+                    finally:
+                        slots.release()
+            except BaseException as error:
+                end(begun, error)
+                raise
+            end(begun, None)
+            return result
+
+        return measured
+
+    def _direct_async(self) -> Callable[..., Any]:
+        """The coroutine function for direct calls, measured when awaited."""
+        function, begin, end, slots = self.raw, self.begin, self.end, self.slots
+
+        @functools.wraps(function)
+        async def measured(*args: Any, **kwargs: Any) -> Any:
+            begun = begin(args[0] if args else kwargs)
+            try:
+                if slots is None:
+                    result = await function(*args, **kwargs)
+                else:
+                    await slots.acquire_async()
+                    try:
+                        result = await function(*args, **kwargs)
+                    finally:
+                        slots.release()
+            except BaseException as error:
+                end(begun, error)
+                raise
+            end(begun, None)
+            return result
+
+        return measured
+
+
+_unbounded: CapacityLimiter | None = None
+
+
+def _threads() -> CapacityLimiter:
+    """One limiter that never makes a call wait: the bounds are each capability's own slots.
+
+    Without it, anyio would share one limit of 40 threads among all
+    capabilities, and one slow capability could hold them all.
+    """
+    global _unbounded
+    if _unbounded is None:
+        _unbounded = CapacityLimiter(math.inf)
+    return _unbounded
 
 
 def check_name(name: str) -> str:
@@ -99,72 +294,3 @@ def describe(function: Callable[..., Any]) -> str:
     """The first line of ``function``'s docstring, or an empty string."""
     doc = inspect.getdoc(function)
     return doc.strip().splitlines()[0] if doc and doc.strip() else ""
-
-
-def _measured(
-    function: Callable[..., Any],
-    is_async: bool,
-    metrics: AgentMetrics,
-    recorder: CallRecorder,
-    slots: Slots | None,
-) -> Callable[..., Any]:
-    """``function``, recording each call; it stays sync or async as it was.
-
-    The wrapper returns what the function returns and raises what it raises.
-    """
-    start, record = metrics.start, recorder.record
-
-    if not is_async and slots is None:
-
-        @functools.wraps(function)
-        def measured(*args: Any, **kwargs: Any) -> Any:
-            started = start()
-            try:
-                result = function(*args, **kwargs)
-            except BaseException as error:
-                record(started, True, type(error).__name__)
-                raise
-            record(started, False)
-            return result
-
-        return measured
-
-    if not is_async:
-        assert slots is not None
-
-        @functools.wraps(function)
-        def limited(*args: Any, **kwargs: Any) -> Any:
-            started = start()
-            try:
-                slots.acquire()
-                try:
-                    result = function(*args, **kwargs)
-                finally:
-                    slots.release()
-            except BaseException as error:
-                record(started, True, type(error).__name__)
-                raise
-            record(started, False)
-            return result
-
-        return limited
-
-    @functools.wraps(function)
-    async def measured_async(*args: Any, **kwargs: Any) -> Any:
-        started = start()
-        try:
-            if slots is None:
-                result = await function(*args, **kwargs)
-            else:
-                await slots.acquire_async()
-                try:
-                    result = await function(*args, **kwargs)
-                finally:
-                    slots.release()
-        except BaseException as error:
-            record(started, True, type(error).__name__)
-            raise
-        record(started, False)
-        return result
-
-    return measured_async

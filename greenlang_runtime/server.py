@@ -34,6 +34,7 @@ from typing import Any
 import uvicorn
 
 from greenlang_runtime._http import ASGIApp
+from greenlang_runtime._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.config import Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
@@ -117,6 +118,9 @@ def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.
         log_level=settings.log_level,
         access_log=settings.access_log,
         server_header=False,
+        # httptools with bounds on request heads: uvicorn itself sets none.
+        http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         **options,
     )
 

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from greenlang_runtime import AgentRuntime, Settings
+from greenlang_runtime import AgentRuntime, InvalidInput, Settings
 from greenlang_runtime._http import Message, Receive, Scope, Send
+from greenlang_runtime.capabilities import SYNC_THREADS
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 
@@ -149,29 +150,138 @@ def test_sync_capability_runs_off_the_event_loop(runtime: AgentRuntime) -> None:
     assert threads["sync"] != threads["loop"]
 
 
+def calls(runtime: AgentRuntime, capability: str) -> dict[str, float | None]:
+    """The capability's agent_requests_total by status, and its duration count."""
+    counts: dict[str, float | None] = {
+        status: metric_value(
+            runtime, "agent_requests_total", {"capability": capability, "status": status}
+        )
+        for status in ("success", "error", "client_error")
+    }
+    counts["observed"] = metric_value(
+        runtime, "agent_request_duration_seconds_count", {"capability": capability}
+    )
+    return counts
+
+
+_JSON = {"content-type": "application/json"}
+_NOT_JSON = "The request body is not JSON: "
+
+
 @pytest.mark.parametrize(
-    ("body", "headers", "status", "error_type"),
+    ("body", "headers", "status", "error"),
     [
-        (b"{not json", {"content-type": "application/json"}, 400, "invalid_json"),
-        (b"", {"content-type": "application/json"}, 400, "invalid_json"),
-        (b"[" * 100_000, {"content-type": "application/json"}, 400, "invalid_json"),
-        (b"{}", {"content-type": "text/plain"}, 400, "invalid_content_type"),
-        (
-            b"a=1",
-            {"content-type": "application/x-www-form-urlencoded"},
-            400,
-            "invalid_content_type",
-        ),
+        (b"{not json", _JSON, 400, ("invalid_json", _NOT_JSON + "expecting property name "
+            "enclosed in double quotes at line 1, column 2.")),
+        (b"", _JSON, 400, ("invalid_json", "The request body is empty; send a JSON value.")),
+        (b"[" * 100_000, _JSON, 400, ("invalid_json", "The request body is nested too deeply.")),
+        (b'{"a": NaN}', _JSON, 400, ("invalid_json", _NOT_JSON + "NaN is not a JSON number.")),
+        (b"[Infinity]", _JSON, 400, ("invalid_json", _NOT_JSON + "Infinity is not a JSON number.")),
+        (b"-Infinity", _JSON, 400, ("invalid_json", _NOT_JSON + "-Infinity is not a JSON number.")),
+        (b'{"t": 1e999}', _JSON, 400, ("invalid_json", _NOT_JSON + "the number 1e999 is out of "
+            "range (JSON numbers here must be at most about 1.8e308 in size).")),
+        (b'"\xff"', _JSON, 400, ("invalid_json", "The request body is not valid UTF-8: "
+            "byte 0xff at offset 1.")),
+        (b"1" * 5000, _JSON, 400, ("invalid_json", "The request body holds a number with more "
+            "than 4300 digits.")),
+        (b"{}", {"content-type": "text/plain"}, 415, ("unsupported_media_type", "Content-Type "
+            "'text/plain' is not JSON; send the payload as application/json.")),
+        (b"a=1", {"content-type": "application/x-www-form-urlencoded"}, 415, (
+            "unsupported_media_type", "Content-Type 'application/x-www-form-urlencoded' is not "
+            "JSON; send the payload as application/json.")),
     ],
-)
-def test_bad_requests_get_clear_errors_and_serving_goes_on(
-    client: RuntimeClient, body: bytes, headers: dict[str, str], status: int, error_type: str
+)  # fmt: skip
+def test_bad_requests_get_clear_errors_and_are_not_calls(
+    client: RuntimeClient,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    error: tuple[str, str],
 ) -> None:
-    """Malformed or deeply nested JSON, or a non-JSON content type, is 400; serving goes on."""
+    """Bad JSON (NaN, 1e999 too) is 400, a non-JSON type 415: never a call; serving goes on."""
     response = client.post("/v1/capabilities/echo", content=body, headers=headers)
     assert response.status_code == status
-    assert response.json()["error"]["type"] == error_type
+    assert response.json() == {"error": {"type": error[0], "message": error[1]}}
+    # Refused before any call: nothing counted, the agent's error rate untouched.
+    assert calls(client.runtime, "echo") == {
+        "success": 0, "error": 0, "client_error": 0, "observed": 0
+    }  # fmt: skip
     assert client.post("/v1/capabilities/echo", json=[1]).json() == [1]
+    assert calls(client.runtime, "echo")["success"] == 1
+
+
+def test_invalid_input_is_422_and_a_client_error(runtime: AgentRuntime) -> None:
+    """InvalidInput answers 422 with its message and details, counted as client_error only."""
+
+    @runtime.capability
+    def convert(payload: dict[str, str]) -> str:
+        if payload.get("unit") not in ("kg", "t"):
+            raise InvalidInput("unit must be kg or t", [{"loc": ["unit"], "msg": "unknown unit"}])
+        if "note" in payload:
+            raise InvalidInput("notes are not accepted")
+        return payload["unit"]
+
+    with RuntimeClient(runtime) as client:
+        response = client.post("/v1/capabilities/convert", json={"unit": "lb"})
+        assert response.status_code == 422
+        assert response.json() == {
+            "error": {
+                "type": "invalid_input",
+                "message": "unit must be kg or t",
+                "details": [{"loc": ["unit"], "msg": "unknown unit"}],
+            }
+        }
+        response = client.post("/v1/capabilities/convert", json={"unit": "kg", "note": "x"})
+        assert (response.status_code, response.json()) == (
+            422,
+            {
+                "error": {
+                    "type": "invalid_input",
+                    "message": "notes are not accepted",
+                    "details": [],
+                }
+            },
+        )
+        assert client.post("/v1/capabilities/convert", json={"unit": "t"}).json() == "t"
+    # Three calls: two rejected, one answered; all three timed; no error of the agent.
+    assert calls(runtime, "convert") == {
+        "success": 1, "error": 0, "client_error": 2, "observed": 3
+    }  # fmt: skip
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "InvalidInput"}) is None
+    assert metric_value(runtime, "agent_inflight_requests") == 0
+
+
+def test_calls_before_startup_are_503_starting(runtime: AgentRuntime) -> None:
+    """While on_startup hooks run, HTTP calls get 503 starting and Retry-After; direct calls run."""
+    gate = threading.Event()
+
+    @runtime.on_startup
+    def warm_up() -> None:
+        gate.wait(10)
+
+    @runtime.capability
+    def echo(payload: object) -> object:
+        return payload
+
+    with RuntimeClient(runtime, wait_for_startup=False) as client:
+        response = client.post("/v1/capabilities/echo", json={"a": 1})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert response.json() == {
+            "error": {
+                "type": "starting",
+                "message": "The agent is still starting (its on_startup hooks are running); "
+                "retry shortly.",
+            }
+        }
+        assert calls(runtime, "echo") == {
+            "success": 0, "error": 0, "client_error": 0, "observed": 0
+        }  # fmt: skip
+        assert echo({"direct": True}) == {"direct": True}  # not held back
+        gate.set()
+        client.portal.call(runtime.wait_started)  # type: ignore[union-attr]
+        assert client.post("/v1/capabilities/echo", json={"a": 1}).json() == {"a": 1}
+    assert calls(runtime, "echo") == {"success": 2, "error": 0, "client_error": 0, "observed": 2}
 
 
 def test_json_with_charset_and_vendor_types_is_accepted(client: RuntimeClient) -> None:
@@ -448,11 +558,11 @@ def test_body_cut_short_by_a_disconnect_never_reaches_the_capability(
     runtime: AgentRuntime,
 ) -> None:
     """A client that leaves mid-body gets no answer, and the capability is not called."""
-    calls: list[object] = []
+    received: list[object] = []
 
     @runtime.capability
     def record(payload: object) -> None:
-        calls.append(payload)
+        received.append(payload)
 
     messages: list[Message] = [
         {"type": "http.request", "body": b"12", "more_body": True},
@@ -472,8 +582,9 @@ def test_body_cut_short_by_a_disconnect_never_reaches_the_capability(
         "path": "/v1/capabilities/record",
         "headers": [(b"content-type", b"application/json"), (b"content-length", b"5")],
     }
+    runtime.lifecycle.startup_complete()  # as if served: past the startup hooks
     asyncio.run(runtime.asgi_app(scope, receive, send))
-    assert (calls, sent) == ([], [])
+    assert (received, sent) == ([], [])
 
 
 def test_calls_queued_for_a_sync_capability_hold_no_worker_thread(runtime: AgentRuntime) -> None:
@@ -501,4 +612,37 @@ def test_calls_queued_for_a_sync_capability_hold_no_worker_thread(runtime: Agent
         assert client.post("/v1/capabilities/quick", json={}).json() == "quick"
         release.set()
         assert [f.result().json() for f in queued] == ["done"] * 50
+    assert metric_value(runtime, "agent_queue_depth") == 0
+
+
+def test_a_slow_sync_capability_cannot_starve_another(runtime: AgentRuntime) -> None:
+    """A sync capability holding all its threads leaves another answering; its waiters queue."""
+    assert SYNC_THREADS == 40  # the documented default the arithmetic below uses
+    release = threading.Event()
+    holding = threading.Semaphore(0)
+
+    @runtime.capability
+    def slow(payload: object) -> str:
+        holding.release()
+        release.wait(30)
+        return "slow"
+
+    @runtime.capability
+    def quick(payload: object) -> str:
+        return "quick"
+
+    with RuntimeClient(runtime) as client, ThreadPoolExecutor(max_workers=50) as pool:
+        held = [pool.submit(client.post, "/v1/capabilities/slow", json={}) for _ in range(50)]
+        # 50 calls, 40 threads of its own (SYNC_THREADS): 40 run, 50 - 40 = 10 wait.
+        for _ in range(40):
+            assert holding.acquire(timeout=20), "the slow calls never started"
+        deadline = time.monotonic() + 20
+        while metric_value(runtime, "agent_queue_depth") != 10:
+            assert time.monotonic() < deadline, "the waiting calls were never counted"
+            time.sleep(0.01)
+        assert metric_value(runtime, "agent_inflight_requests") == 50
+        for _ in range(3):
+            assert client.post("/v1/capabilities/quick", json={}).json() == "quick"
+        release.set()
+        assert [f.result().json() for f in held] == ["slow"] * 50
     assert metric_value(runtime, "agent_queue_depth") == 0

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from greenlang_runtime import AgentRuntime, CapabilityError
-from greenlang_runtime.testing import metric_value
+from greenlang_runtime import AgentRuntime, CapabilityError, InvalidInput
+from greenlang_runtime.capabilities import Outcome
+from greenlang_runtime.testing import RuntimeClient, metric_value
 
 
 def requests(runtime: AgentRuntime, capability: str, status: str) -> float | None:
@@ -266,3 +268,121 @@ def test_cancelled_waiter_gives_its_place_up(runtime: AgentRuntime) -> None:
     assert requests(runtime, "single", "error") == 1  # the cancelled one
     assert metric_value(runtime, "agent_queue_depth") == 0
     assert metric_value(runtime, "agent_inflight_requests") == 0
+
+
+def test_invalid_input_reraises_and_counts_as_client_error(runtime: AgentRuntime) -> None:
+    """A direct call raising InvalidInput gets it unchanged; counted client_error, not an error."""
+    raised = InvalidInput("mass_kg must be positive", [{"loc": ["mass_kg"]}])
+
+    @runtime.capability
+    def check(payload: dict[str, float]) -> None:
+        raise raised
+
+    with pytest.raises(InvalidInput) as caught:
+        check({"mass_kg": -1})
+    assert caught.value is raised
+    assert (caught.value.message, caught.value.details) == (
+        "mass_kg must be positive",
+        [{"loc": ["mass_kg"]}],
+    )
+    assert requests(runtime, "check", "client_error") == 1
+    assert requests(runtime, "check", "error") == 0
+    assert requests(runtime, "check", "success") == 0
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "InvalidInput"}) is None
+    # Still a timed call: the histogram and the quantiles see it.
+    labels = {"capability": "check"}
+    assert metric_value(runtime, "agent_request_duration_seconds_count", labels) == 1
+
+
+class _Observer:
+    """Writes down every begin and end it is told of."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[object, ...]] = []
+
+    def begin(self, capability: str, payload: Any) -> object:
+        self.events.append(("begin", capability, payload))
+        _current.set(capability)
+        return len(self.events)
+
+    def end(self, token: object, outcome: Outcome, error: BaseException | None) -> None:
+        self.events.append(("end", token, outcome, type(error).__name__ if error else None))
+
+
+class _FailsAtBegin:
+    """An observer that fails as a call begins (so it is not told of the end)."""
+
+    def begin(self, capability: str, payload: Any) -> object:
+        raise RuntimeError("observer bug")
+
+    def end(self, token: object, outcome: Outcome, error: BaseException | None) -> None:
+        raise AssertionError("never called: its begin failed")
+
+
+class _FailsAtEnd:
+    """An observer that fails as a call ends."""
+
+    def begin(self, capability: str, payload: Any) -> object:
+        return None
+
+    def end(self, token: object, outcome: Outcome, error: BaseException | None) -> None:
+        raise RuntimeError("observer bug")
+
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("current", default=None)
+
+
+def test_observers_see_every_call_once_whatever_the_path(runtime: AgentRuntime) -> None:
+    """Direct sync, direct async and HTTP calls each give one begin and one end, with outcomes."""
+    observer = _Observer()
+    runtime.call_observers.append(observer)
+    seen_in_function: list[str | None] = []
+
+    @runtime.capability
+    def double(payload: int) -> int:
+        seen_in_function.append(_current.get())
+        if payload < 0:
+            raise InvalidInput("negative")
+        return payload * 2
+
+    @runtime.capability
+    async def lookup(payload: str) -> str:
+        raise KeyError(payload)
+
+    assert double(2) == 4
+    with pytest.raises(InvalidInput):
+        double(-1)
+    with pytest.raises(KeyError):
+        asyncio.run(lookup("steel"))
+    with RuntimeClient(runtime) as client:  # a sync function over HTTP runs in a worker thread
+        assert client.post("/v1/capabilities/double", json=5).json() == 10
+    assert observer.events == [
+        ("begin", "double", 2),
+        ("end", 1, "success", None),
+        ("begin", "double", -1),
+        ("end", 3, "client_error", "InvalidInput"),
+        ("begin", "lookup", "steel"),
+        ("end", 5, "error", "KeyError"),
+        ("begin", "double", 5),
+        ("end", 7, "success", None),
+    ]
+    # What begin set in the caller's context is seen by the function, in its thread too.
+    assert seen_in_function == ["double", "double", "double"]
+
+
+def test_a_failing_observer_changes_nothing_the_caller_sees(
+    runtime: AgentRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An observer that raises is logged and skipped; results and metrics stay as they were."""
+    runtime.call_observers.extend([_FailsAtBegin(), _FailsAtEnd()])
+
+    @runtime.capability
+    def triple(payload: int) -> int:
+        return payload * 3
+
+    assert triple(3) == 9
+    with RuntimeClient(runtime) as client:
+        assert client.post("/v1/capabilities/triple", json=4).json() == 12
+    assert requests(runtime, "triple", "success") == 2
+    failures = [r.getMessage() for r in caplog.records if "call observer" in r.getMessage()]
+    assert len(failures) == 4  # 2 calls x (one begin + one end)

@@ -1,0 +1,157 @@
+"""The HTTP listener's protocol: uvicorn's httptools protocol with bounds on request heads.
+
+uvicorn with httptools accepts a request head of any size and waits forever
+for one that trickles in, so one client could fill the memory or hold
+thousands of connections. This protocol counts the bytes of each head and
+times it:
+
+- a head larger than ``max_head_bytes`` is answered 431 and the connection
+  closed (after the client has had a moment to read the answer);
+- a head not complete within ``head_timeout`` seconds of the connection
+  opening (or of the next request's first byte, on a kept-alive connection)
+  closes the connection.
+
+Bytes are counted as they arrive, per read: on a connection that pipelines
+requests, a head that arrives in the same read as the previous request's
+end is counted from the next read on (a read is at most a few hundred KiB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from greenlang_runtime._http import error_body
+
+__all__ = ["KEEP_ALIVE_SECONDS", "bounded_protocol"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+# An idle kept-alive connection is closed after this long (uvicorn's
+# timeout_keep_alive, its default made explicit).
+KEEP_ALIVE_SECONDS = 5
+# After a 431, how long the client may go on sending (discarded) before the
+# connection is closed: closing with unread data makes the kernel reset the
+# connection, and the client would never see the answer.
+_LINGER_SECONDS = 2.0
+
+
+class _BoundedProtocol(HttpToolsProtocol):
+    """One connection; the bounds are class attributes set by :func:`bounded_protocol`."""
+
+    max_head_bytes = 65536
+    head_timeout = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # read and dropped until the connection closes
+        if not self._in_head:
+            super().data_received(data)
+            return
+        room = self.max_head_bytes - self._head_bytes
+        if len(data) <= room:
+            self._head_bytes += len(data)
+            super().data_received(data)
+            return
+        # The head may still end within the room left: parse that much first.
+        self._head_bytes += room
+        super().data_received(data[:room])
+        if self.transport.is_closing():
+            return
+        if self._in_head:
+            self._refuse_head()
+        else:
+            self.data_received(data[room:])
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head = True
+        self._head_bytes = 0
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        logger.debug(
+            "closing a connection whose request head took over %gs (GL_HEADER_TIMEOUT_SECONDS)",
+            self.head_timeout,
+        )
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False  # a response is on its way: close after it
+        else:
+            self.transport.close()
+
+    def _refuse_head(self) -> None:
+        """Answer 431, stop parsing, and close once the client has had time to read it."""
+        self._refused = True
+        self._cancel_head_timer()
+        body = error_body(
+            "headers_too_large",
+            f"The request head is larger than {self.max_head_bytes} bytes (GL_MAX_HEADER_BYTES).",
+        )
+        self.transport.write(
+            b"".join(
+                [
+                    STATUS_LINE[431],
+                    b"content-type: application/json\r\n",
+                    b"content-length: %d\r\n" % len(body),
+                    b"connection: close\r\n\r\n",
+                    body,
+                ]
+            )
+        )
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+
+
+def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.Protocol]:
+    """The protocol class for uvicorn's ``http=`` option, with these bounds.
+
+    Args:
+        max_head_bytes: the largest request head (request line and headers) accepted.
+        head_timeout: seconds a request head may take to arrive.
+    """
+
+    class BoundedProtocol(_BoundedProtocol):
+        pass
+
+    BoundedProtocol.max_head_bytes = max_head_bytes
+    BoundedProtocol.head_timeout = head_timeout
+    return BoundedProtocol
