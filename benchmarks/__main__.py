@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import direct_call, footprint, http_loopback, in_process
+from benchmarks import direct_call, footprint, http_loopback, in_process, readiness
 from benchmarks._common import ROOT, Section, progress, table
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "in-process": in_process.run,
     "http": http_loopback.run,
     "footprint": footprint.run,
+    "readiness": readiness.run,
 }
 _LIBRARIES = (
     "starlette",
