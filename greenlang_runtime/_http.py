@@ -22,6 +22,7 @@ __all__ = [
     "error_response",
     "header",
     "json_response",
+    "method_not_allowed",
     "parse_json",
     "read_body",
 ]
@@ -171,3 +172,10 @@ async def error_response(
 ) -> None:
     """Send the contract's error body ``{"error": {"type", "message"}}``."""
     await json_response(send, status, error_body(error_type, message), extra_headers)
+
+
+async def method_not_allowed(send: Send, allow: bytes) -> None:
+    """Send 405 with the ``Allow`` header listing ``allow`` (e.g. ``b"GET, HEAD"``)."""
+    await error_response(
+        send, 405, "method_not_allowed", "Method not allowed here.", [(b"allow", allow)]
+    )

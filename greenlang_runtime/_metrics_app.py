@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, make_asgi_app
 
-from greenlang_runtime._http import ASGIApp, Receive, Scope, Send, error_response
+from greenlang_runtime._http import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    error_response,
+    method_not_allowed,
+)
 from greenlang_runtime.config import METRICS_PATH
 
 __all__ = ["make_metrics_app"]
@@ -19,6 +26,9 @@ def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
             return
         if scope["path"] != METRICS_PATH:
             await error_response(send, 404, "not_found", f"Metrics are served at {METRICS_PATH}.")
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await method_not_allowed(send, b"GET, HEAD")
             return
         await exposition(scope, receive, send)
 

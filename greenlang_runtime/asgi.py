@@ -27,6 +27,7 @@ from greenlang_runtime._http import (
     error_response,
     header,
     json_response,
+    method_not_allowed,
     parse_json,
     read_body,
 )
@@ -135,14 +136,14 @@ class RuntimeApp:
 
     async def _probe(self, scope: Scope, send: Send, probe: Callable[[], ProbeResult]) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            await _method_not_allowed(send, b"GET, HEAD")
+            await method_not_allowed(send, b"GET, HEAD")
             return
         status, body = probe()
         await json_response(send, status, encode(body))
 
     async def _list(self, scope: Scope, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            await _method_not_allowed(send, b"GET, HEAD")
+            await method_not_allowed(send, b"GET, HEAD")
             return
         listing = [capability.listing() for capability in self.capabilities.values()]
         await json_response(send, 200, encode({"capabilities": listing}))
@@ -154,7 +155,7 @@ class RuntimeApp:
             await error_response(send, 404, "not_found", f"No capability named {name!r}.")
             return
         if scope["method"] != "POST":
-            await _method_not_allowed(send, b"POST")
+            await method_not_allowed(send, b"POST")
             return
         lifecycle = self.lifecycle
         if lifecycle.stopping:
@@ -290,12 +291,6 @@ def _closing(send: Send) -> Send:
         await send(message)
 
     return send_closing
-
-
-async def _method_not_allowed(send: Send, allow: bytes) -> None:
-    await error_response(
-        send, 405, "method_not_allowed", "Method not allowed here.", [(b"allow", allow)]
-    )
 
 
 async def _shutting_down(send: Send) -> None:

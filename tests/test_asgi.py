@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from greenlang_runtime import AgentRuntime, InvalidInput, Settings
 from greenlang_runtime._http import Message, Receive, Scope, Send
@@ -646,3 +647,16 @@ def test_a_slow_sync_capability_cannot_starve_another(runtime: AgentRuntime) -> 
         release.set()
         assert [f.result().json() for f in held] == ["slow"] * 50
     assert metric_value(runtime, "agent_queue_depth") == 0
+
+
+def test_metrics_listener_answers_only_get_and_head(runtime: AgentRuntime) -> None:
+    """POST /metrics is 405 with an Allow header; GET serves the exposition."""
+    metrics = TestClient(runtime.metrics_app)  # no lifespan: the listener has none
+    response = metrics.post("/metrics", content=b"x")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")
+    assert response.json() == {
+        "error": {"type": "method_not_allowed", "message": "Method not allowed here."}
+    }
+    scraped = metrics.get("/metrics")
+    assert scraped.status_code == 200
+    assert "agent_inflight_requests" in scraped.text
