@@ -1,0 +1,124 @@
+"""Setting checks up: URLs and knobs validated at start, extras imported only when needed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+
+import pytest
+
+from greenlang_runtime import ConfigError, Settings
+from greenlang_runtime.config import SecretUrl
+from tests.helpers import ServedAgent
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db:notaport/orders"},
+            "DATABASE_URL='postgresql://app:***@db:notaport/orders' is invalid: "
+            "it is not a URL, or its port is not a number from 0 to 65535.",
+        ),
+        (
+            {"DATABASE_URL": "mysql://app:pa55@db/orders"},
+            "DATABASE_URL='mysql://app:***@db/orders' is invalid: "
+            "its scheme must be one of postgres://, postgresql://.",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@/orders"},
+            "DATABASE_URL='postgresql://app:***@/orders' is invalid: it names no host.",
+        ),
+        (
+            {"REDIS_URL": "http://cache:6379"},
+            "REDIS_URL='http://cache:6379' is invalid: "
+            "its scheme must be one of redis://, rediss://, unix://.",
+        ),
+        (
+            {"GL_CHECK_TIMEOUT_SECONDS": "-1"},
+            "GL_CHECK_TIMEOUT_SECONDS='-1' is invalid: "
+            "it must be a finite, non-negative number of seconds.",
+        ),
+        (
+            {"GL_CHECK_INTERVAL_SECONDS": "0"},
+            "GL_CHECK_INTERVAL_SECONDS='0' is invalid: it must be more than 0 seconds.",
+        ),
+        (
+            {"GL_CHECK_FAILURE_THRESHOLD": "0"},
+            "GL_CHECK_FAILURE_THRESHOLD='0' is invalid: it must be a whole number of at least 1.",
+        ),
+    ],
+)
+def test_bad_dependency_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    """Each malformed URL or check knob is refused naming the variable, password hidden."""
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == message
+    assert "pa55" not in str(raised.value)
+
+
+def test_urls_are_redacted_in_repr_and_revealed_to_the_client() -> None:
+    """repr(settings) hides the password; the check still gets the whole URL."""
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://app:pa55@db/orders", "REDIS_URL": "redis://:t0ken@cache/0"}
+    )
+    shown = repr(settings)
+    assert "database_url=SecretUrl('postgresql://app:***@db/orders')" in shown
+    assert "redis_url=SecretUrl('redis://:***@cache/0')" in shown
+    assert "pa55" not in shown
+    assert "t0ken" not in shown
+    assert settings.database_url == SecretUrl("postgresql://app:pa55@db/orders")
+    assert settings.database_url is not None
+    assert settings.database_url.reveal() == "postgresql://app:pa55@db/orders"
+
+
+def test_url_given_in_code_is_checked_the_same_way() -> None:
+    """Settings(database_url="...") in code is validated like the variable, naming the field."""
+    with pytest.raises(ConfigError, match=r"^database_url='mysql://db/x' is invalid"):
+        Settings(database_url="mysql://db/x")  # type: ignore[arg-type]
+
+
+def test_empty_url_means_no_check() -> None:
+    """An empty DATABASE_URL (a common way to unset it) registers no check."""
+    assert Settings.from_env({"DATABASE_URL": ""}).database_url is None
+
+
+def test_missing_extra_is_one_clear_line() -> None:
+    """With asyncpg unavailable, DATABASE_URL fails the start naming the extra to install."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["asyncpg"] = None  # as if the postgres extra were not installed
+        from greenlang_runtime import AgentRuntime
+        try:
+            AgentRuntime(environ={"DATABASE_URL": "postgresql://app:pw@db/x"})
+        except Exception as error:
+            print(type(error).__name__, error)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == (
+        "DependencyError The 'postgres' check needs the postgres extra: "
+        'pip install "greenlang-runtime[postgres]".'
+    )
+
+
+@pytest.mark.integration
+def test_served_agent_with_a_bad_url_exits_with_one_line(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """`greenlang-runtime run` with a malformed DATABASE_URL exits 2 naming it, no traceback."""
+    agent = serve_agent(
+        "from greenlang_runtime import AgentRuntime\nruntime = AgentRuntime()\n",
+        {"DATABASE_URL": "postgres://app:pa55@db:99999/x"},
+        wait=False,
+    )
+    status, log = agent.exited()
+    assert status != 0
+    assert "DATABASE_URL='postgres://app:***@db:99999/x' is invalid" in log
+    assert "pa55" not in log
+    assert "Traceback" not in log
