@@ -14,6 +14,7 @@ process::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -42,6 +43,8 @@ class FakeLLMServer:
     Attributes:
         usage: change it between calls to change what replies report.
         response_model: the model replies name; ``None``: the requested one.
+        response_delay: seconds to wait before answering (for timeouts).
+        chunk_delay: seconds to wait between stream chunks.
         requests: ``(path, JSON body)`` of every request received, in order.
     """
 
@@ -51,6 +54,8 @@ class FakeLLMServer:
         self.usage = usage or FakeUsage()
         self.text = text
         self.response_model: str | None = None
+        self.response_delay = 0.0
+        self.chunk_delay = 0.0
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._failures: list[int] = []
         self._lock = threading.Lock()
@@ -83,6 +88,7 @@ class FakeLLMServer:
             self.usage = FakeUsage()
             self.text = _DEFAULT_TEXT
             self.response_model = None
+            self.response_delay = self.chunk_delay = 0.0
             self.requests.clear()
             self._failures.clear()
 
@@ -146,13 +152,15 @@ class FakeLLMServer:
             error = wire.anthropic_error(failure) if anthropic else wire.openai_error(failure)
             await _send_json(send, failure, error, {"retry-after": "0"})
             return
+        if self.response_delay:
+            await asyncio.sleep(self.response_delay)
         reply = self._reply(path, body)
         if reply is None:
             await _send_json(send, 404, {"error": {"message": f"No route {path}."}}, {})
         elif isinstance(reply, dict):
             await _send_json(send, 200, reply, {})
         else:
-            await _send_stream(send, reply)
+            await _send_stream(send, reply, self.chunk_delay)
 
     def _reply(self, path: str, body: dict[str, Any]) -> dict[str, Any] | Iterator[bytes] | None:
         """The JSON reply to ``body`` at ``path``, or its SSE events for a stream."""
@@ -190,9 +198,11 @@ async def _send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _send_stream(send: Send, events: Iterator[bytes]) -> None:
+async def _send_stream(send: Send, events: Iterator[bytes], delay: float) -> None:
     headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     for event in events:
+        if delay:
+            await asyncio.sleep(delay)
         await send({"type": "http.response.body", "body": event, "more_body": True})
     await send({"type": "http.response.body", "body": b""})

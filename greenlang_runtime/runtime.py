@@ -27,6 +27,7 @@ from greenlang_runtime.checks import (
 from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
+from greenlang_runtime.llm import LLMAccounting
 from greenlang_runtime.metrics import AgentMetrics
 
 __all__ = ["AgentRuntime"]
@@ -98,6 +99,8 @@ class AgentRuntime:
             registry.register(_GlobalMetrics())
         self.registry = registry
         self.metrics = AgentMetrics(self.identity, registry)
+        # LLM token and cost accounting; a bad GL_LLM_PRICES_FILE fails here.
+        self.llm = LLMAccounting(self.identity, registry, self.settings.llm_prices_file)
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
         self.call_observers: list[CallObserver] = []
@@ -256,6 +259,13 @@ class AgentRuntime:
     def metrics_app(self) -> ASGIApp:
         """``GET /metrics`` as an ASGI app (served on the metrics port)."""
         return self._metrics_app
+
+    def instrument(self, client: _T) -> _T:
+        """Count an anthropic or openai client's tokens, cost and calls; returns ``client``.
+
+        Sync and async clients; calling it twice is harmless. See docs/llm.md.
+        """
+        return self.llm.instrument(client)
 
     async def wait_started(self) -> None:
         """Return once the ``on_startup`` hooks have finished (or one has failed)."""

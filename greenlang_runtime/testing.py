@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from greenlang_runtime._fake_llm import FakeLLMServer, FakeUsage
 from greenlang_runtime.runtime import AgentRuntime
 
-__all__ = ["RuntimeClient", "metric_value"]
+__all__ = ["FakeLLMServer", "FakeUsage", "RuntimeClient", "metric_value"]
 
 try:
     from starlette.testclient import TestClient

@@ -7,6 +7,7 @@ not touch the OpenTelemetry API at all: it reads one module attribute.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["end_span", "start_span"]
 
 _SCOPE = "greenlang_runtime.llm"
+_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
 _tracers: dict[int, Tracer] = {}
 
 
@@ -30,7 +32,12 @@ def _tracer() -> Tracer | None:
     # ``set_tracer_provider`` stores the provider here; until then the API
     # would hand out a proxy whose spans record nothing.
     provider = getattr(api, "_TRACER_PROVIDER", None)
-    if provider is None or isinstance(provider, api.NoOpTracerProvider):
+    if provider is None:
+        # A provider named in the environment is only loaded when first asked for.
+        if _PROVIDER_VARIABLE not in os.environ:
+            return None
+        provider = api.get_tracer_provider()
+    if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
         return None
     tracer = _tracers.get(id(provider))
     if tracer is None:
