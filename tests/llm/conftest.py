@@ -32,3 +32,33 @@ def llm_value(runtime: AgentRuntime) -> Callable[..., float | None]:
         return metric_value(runtime, name, {"provider": provider, "model": model, **labels})
 
     return read
+
+
+TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
+
+
+# counted(provider, model, tokens, cost, *, success=1, error=0)
+Counted = Callable[..., None]
+
+
+@pytest.fixture
+def counted(llm_value: Callable[..., float | None]) -> Counted:
+    """Assert a model's tokens (input, output, cache_read, cache_write), cost and outcomes."""
+
+    def check(
+        provider: str,
+        model: str,
+        tokens: tuple[int, int, int, int],
+        cost: float,
+        *,
+        success: int = 1,
+        error: int = 0,
+    ) -> None:
+        for token_type, expected in zip(TOKEN_TYPES, tokens, strict=True):
+            labels = {"token_type": token_type}
+            assert llm_value("agent_llm_tokens_total", provider, model, **labels) == expected
+        assert llm_value("agent_llm_cost_usd_total", provider, model) == pytest.approx(cost)
+        assert llm_value("agent_llm_requests_total", provider, model, status="success") == success
+        assert llm_value("agent_llm_requests_total", provider, model, status="error") == error
+
+    return check

@@ -12,6 +12,7 @@ import pytest
 
 from greenlang_runtime import AgentRuntime
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage
+from tests.llm.conftest import Counted
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,6 @@ CACHED = FakeUsage(
 CACHED_COST = (700 * 3 + 200 * 0.30 + 100 * 3.75 + 500 * 15) / 1e6  # = 0.010035
 
 Read = Callable[..., float | None]
-TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 
 
 def client(runtime: AgentRuntime, fake: FakeLLMServer, **options: Any) -> anthropic.Anthropic:
@@ -37,26 +37,8 @@ def async_client(runtime: AgentRuntime, fake: FakeLLMServer) -> anthropic.AsyncA
     return runtime.instrument(plain)
 
 
-def assert_counted(
-    read: Read,
-    model: str,
-    tokens: tuple[int, int, int, int],
-    cost: float,
-    *,
-    success: int = 1,
-    error: int = 0,
-) -> None:
-    """The model's series hold these token counts (input, output, cache_read, cache_write)."""
-    for token_type, expected in zip(TOKEN_TYPES, tokens, strict=True):
-        got = read("agent_llm_tokens_total", "anthropic", model, token_type=token_type)
-        assert got == expected, token_type
-    assert read("agent_llm_cost_usd_total", "anthropic", model) == pytest.approx(cost)
-    assert read("agent_llm_requests_total", "anthropic", model, status="success") == success
-    assert read("agent_llm_requests_total", "anthropic", model, status="error") == error
-
-
 def test_create_counts_the_four_buckets(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, counted: Counted
 ) -> None:
     """messages.create: input excludes cache reads and writes, so each bucket is a wire field."""
     fake.usage = CACHED
@@ -64,13 +46,13 @@ def test_create_counts_the_four_buckets(
         message = sdk.messages.create(model=SONNET, **ASK)
     assert isinstance(message, anthropic.types.Message)
     assert message.usage.input_tokens == 700
-    assert_counted(llm_value, SONNET, (700, 500, 200, 100), CACHED_COST)
+    counted("anthropic", SONNET, (700, 500, 200, 100), CACHED_COST)
     assert llm_value("agent_llm_request_duration_seconds_count", "anthropic", SONNET) == 1
     assert llm_value("agent_llm_time_to_first_token_seconds_count", "anthropic", SONNET) is None
 
 
 def test_async_create_counts_the_four_buckets(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """AsyncAnthropic messages.create is counted like the sync one."""
     fake.usage = CACHED
@@ -80,11 +62,11 @@ def test_async_create_counts_the_four_buckets(
             await sdk.messages.create(model=SONNET, **ASK)
 
     asyncio.run(call())
-    assert_counted(llm_value, SONNET, (700, 500, 200, 100), CACHED_COST)
+    counted("anthropic", SONNET, (700, 500, 200, 100), CACHED_COST)
 
 
 def test_stream_counts_once_and_passes_every_event_unchanged(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, counted: Counted
 ) -> None:
     """create(stream=True): cumulative message_delta usage is not added to message_start's."""
     fake.usage = CACHED
@@ -93,12 +75,12 @@ def test_stream_counts_once_and_passes_every_event_unchanged(
     with client(runtime, fake) as sdk:
         seen = [e.to_dict() for e in sdk.messages.create(model=SONNET, stream=True, **ASK)]
     assert seen == expected
-    assert_counted(llm_value, SONNET, (700, 500, 200, 100), CACHED_COST)
+    counted("anthropic", SONNET, (700, 500, 200, 100), CACHED_COST)
     assert llm_value("agent_llm_time_to_first_token_seconds_count", "anthropic", SONNET) == 1
 
 
 def test_async_stream_counts_once(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """AsyncAnthropic create(stream=True), read to the end, is counted once."""
     fake.usage = CACHED
@@ -111,11 +93,11 @@ def test_async_stream_counts_once(
     # message_start, block start, a delta per word, block stop, message_delta, message_stop
     # (the client drops the ping).
     assert asyncio.run(call()) == 2 + len(fake.text.split(" ")) + 3
-    assert_counted(llm_value, SONNET, (700, 500, 200, 100), CACHED_COST)
+    counted("anthropic", SONNET, (700, 500, 200, 100), CACHED_COST)
 
 
 def test_messages_stream_helper(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """messages.stream() (sync and async) gives the caller its final message; each counted once."""
     fake.usage = CACHED
@@ -131,11 +113,11 @@ def test_messages_stream_helper(
             return "".join([text async for text in stream.text_stream])
 
     assert asyncio.run(call()).strip() == fake.text
-    assert_counted(llm_value, SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)
+    counted("anthropic", SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)
 
 
 def test_with_raw_response_forms(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """with_raw_response (JSON and stream) and with_streaming_response are each counted once."""
     fake.usage = CACHED
@@ -153,12 +135,12 @@ def test_with_raw_response_forms(
             assert (await raw.parse()).usage.input_tokens == 700
 
     asyncio.run(call())
-    assert_counted(llm_value, SONNET, (2800, 2000, 800, 400), 4 * CACHED_COST, success=4)
+    counted("anthropic", SONNET, (2800, 2000, 800, 400), 4 * CACHED_COST, success=4)
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_both_cache_write_durations(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, stream: bool
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted, stream: bool
 ) -> None:
     """5-minute writes at 3.75 and 1-hour writes at 6 per million, in one cache_write bucket."""
     fake.usage = FakeUsage(
@@ -170,69 +152,72 @@ def test_both_cache_write_durations(
         else:
             sdk.messages.create(model=SONNET, **ASK)
     cost = (700 * 3 + 100 * 3.75 + 200 * 6 + 500 * 15) / 1e6  # = 0.011175
-    assert_counted(llm_value, SONNET, (700, 500, 0, 300), cost)
+    counted("anthropic", SONNET, (700, 500, 0, 300), cost)
 
 
-def test_uncached_prompt(runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read) -> None:
+def test_uncached_prompt(runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted) -> None:
     """Without caching, only input and output are counted: haiku-4-5 at 1 and 5 per million."""
     fake.usage = FakeUsage(input_tokens=1200, output_tokens=300)
     with client(runtime, fake) as sdk:
         sdk.messages.create(model="claude-haiku-4-5-20251001", **ASK)
     cost = (1200 * 1 + 300 * 5) / 1e6  # = 0.0027
-    assert_counted(llm_value, "claude-haiku-4-5-20251001", (1200, 300, 0, 0), cost)
+    counted("anthropic", "claude-haiku-4-5-20251001", (1200, 300, 0, 0), cost)
 
 
 def test_prompt_past_the_long_context_tier(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """sonnet-4-5 with 250k input tokens: 6 and 22.5 per million for all tokens."""
     fake.usage = FakeUsage(input_tokens=250_000, output_tokens=500)
     with client(runtime, fake) as sdk:
         list(sdk.messages.create(model=SONNET, stream=True, **ASK))
     cost = (250_000 * 6 + 500 * 22.5) / 1e6  # = 1.51125
-    assert_counted(llm_value, SONNET, (250_000, 500, 0, 0), cost)
+    counted("anthropic", SONNET, (250_000, 500, 0, 0), cost)
 
 
 # Abandoned after the first text delta: message_start told the input side and 1 output token.
 EARLY_COST = (700 * 3 + 200 * 0.30 + 100 * 3.75 + 1 * 15) / 1e6  # = 0.00255
 
 
+def read_to_first_text(stream: anthropic.Stream[Any]) -> None:
+    """Iterate ``stream`` until its first text delta, then break out of the loop."""
+    for event in stream:
+        if event.type == "content_block_delta":
+            break
+
+
 def test_stream_abandoned_by_break_and_drop(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """A loop broken early and the stream dropped: what message_start said is counted, once."""
     fake.usage = CACHED
     with client(runtime, fake) as sdk:
         stream = sdk.messages.create(model=SONNET, stream=True, **ASK)
-        for event in stream:
-            if event.type == "content_block_delta":
-                break
+        read_to_first_text(stream)
         del stream
         gc.collect()
-    assert_counted(llm_value, SONNET, (700, 1, 200, 100), EARLY_COST)
+    counted("anthropic", SONNET, (700, 1, 200, 100), EARLY_COST)
 
 
 def test_stream_abandoned_by_close(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """close() records the call at once; dropping the stream later adds nothing."""
     fake.usage = CACHED
     with client(runtime, fake) as sdk:
         stream = sdk.messages.create(model=SONNET, stream=True, **ASK)
-        for event in stream:
-            if event.type == "content_block_delta":
-                break
+        read_to_first_text(stream)
         stream.close()
-        assert_counted(llm_value, SONNET, (700, 1, 200, 100), EARLY_COST)
+        counted("anthropic", SONNET, (700, 1, 200, 100), EARLY_COST)
         with sdk.messages.stream(model=SONNET, **ASK) as helper:
             next(iter(helper.text_stream))
         del stream, helper
         gc.collect()
-    assert_counted(llm_value, SONNET, (1400, 2, 400, 200), 2 * EARLY_COST, success=2)
+    counted("anthropic", SONNET, (1400, 2, 400, 200), 2 * EARLY_COST, success=2)
 
 
 def test_stream_dropped_unread_is_counted_by_garbage_collection(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, counted: Counted
 ) -> None:
     """A stream read one event then forgotten is counted when it is collected."""
     fake.usage = CACHED
@@ -243,12 +228,12 @@ def test_stream_dropped_unread_is_counted_by_garbage_collection(
         del stream
         gc.collect()
     # message_start was read, no text delta: input side and 1 output token.
-    assert_counted(llm_value, SONNET, (700, 1, 200, 100), EARLY_COST)
+    counted("anthropic", SONNET, (700, 1, 200, 100), EARLY_COST)
     assert llm_value("agent_llm_time_to_first_token_seconds_count", "anthropic", SONNET) is None
 
 
 def test_async_stream_cancelled_mid_read(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """A task cancelled while awaiting the next event: counted once, as far as it got."""
     fake.usage = CACHED
@@ -272,7 +257,7 @@ def test_async_stream_cancelled_mid_read(
         gc.collect()
 
     asyncio.run(scenario())
-    assert_counted(llm_value, SONNET, (700, 1, 200, 100), EARLY_COST)
+    counted("anthropic", SONNET, (700, 1, 200, 100), EARLY_COST)
 
 
 @pytest.mark.parametrize(
@@ -283,6 +268,7 @@ def test_errors_are_counted_and_reach_the_caller_unchanged(
     runtime: AgentRuntime,
     fake: FakeLLMServer,
     llm_value: Read,
+    counted: Counted,
     status: int,
     error_class: type[anthropic.APIStatusError],
 ) -> None:
@@ -292,13 +278,13 @@ def test_errors_are_counted_and_reach_the_caller_unchanged(
         sdk.messages.create(model=SONNET, **ASK)
     assert type(raised.value) is error_class
     assert raised.value.status_code == status
-    assert_counted(llm_value, SONNET, (0, 0, 0, 0), 0.0, success=0, error=1)
+    counted("anthropic", SONNET, (0, 0, 0, 0), 0.0, success=0, error=1)
     assert llm_value("agent_llm_request_duration_seconds_count", "anthropic", SONNET) == 1
     assert llm_value("agent_llm_unpriced_requests_total", "anthropic", SONNET) == 0
 
 
 def test_retried_call_counts_once(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """A 429 the client retries past is one successful call."""
     fake.usage = CACHED
@@ -306,7 +292,7 @@ def test_retried_call_counts_once(
     with client(runtime, fake, max_retries=1) as sdk:
         sdk.messages.create(model=SONNET, **ASK)
     assert len(fake.requests) == 2
-    assert_counted(llm_value, SONNET, (700, 500, 200, 100), CACHED_COST)
+    counted("anthropic", SONNET, (700, 500, 200, 100), CACHED_COST)
 
 
 def test_timeouts_and_connection_errors_are_errors(
@@ -323,7 +309,7 @@ def test_timeouts_and_connection_errors_are_errors(
 
 
 def test_instrument_is_idempotent_and_reaches_copies(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """instrument() twice returns the same client and counts once; with_options copies count."""
     fake.usage = CACHED
@@ -333,4 +319,4 @@ def test_instrument_is_idempotent_and_reaches_copies(
     with plain:
         plain.messages.create(model=SONNET, **ASK)
         plain.with_options(timeout=30).messages.create(model=SONNET, **ASK)
-    assert_counted(llm_value, SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)
+    counted("anthropic", SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)

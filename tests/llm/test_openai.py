@@ -12,6 +12,7 @@ import pytest
 
 from greenlang_runtime import AgentRuntime
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage
+from tests.llm.conftest import Counted
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,6 @@ CACHED = FakeUsage(input_tokens=1000, output_tokens=300, cache_read_tokens=200)
 CACHED_COST = (800 * 2.5 + 200 * 1.25 + 300 * 10) / 1e6  # = 0.00525
 
 Read = Callable[..., float | None]
-TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 
 
 def client(runtime: AgentRuntime, fake: FakeLLMServer, **options: Any) -> openai.OpenAI:
@@ -35,26 +35,8 @@ def async_client(runtime: AgentRuntime, fake: FakeLLMServer) -> openai.AsyncOpen
     return runtime.instrument(plain)
 
 
-def assert_counted(
-    read: Read,
-    model: str,
-    tokens: tuple[int, int, int, int],
-    cost: float,
-    *,
-    success: int = 1,
-    error: int = 0,
-) -> None:
-    """The model's series hold these token counts (input, output, cache_read, cache_write)."""
-    for token_type, expected in zip(TOKEN_TYPES, tokens, strict=True):
-        got = read("agent_llm_tokens_total", "openai", model, token_type=token_type)
-        assert got == expected, token_type
-    assert read("agent_llm_cost_usd_total", "openai", model) == pytest.approx(cost)
-    assert read("agent_llm_requests_total", "openai", model, status="success") == success
-    assert read("agent_llm_requests_total", "openai", model, status="error") == error
-
-
 def test_chat_create_takes_cached_tokens_out_of_input(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """chat.completions.create: prompt_tokens include cached_tokens, counted once each."""
     fake.usage = CACHED
@@ -62,11 +44,11 @@ def test_chat_create_takes_cached_tokens_out_of_input(
         completion = sdk.chat.completions.create(**CHAT)
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == 1000
-    assert_counted(llm_value, GPT, (800, 300, 200, 0), CACHED_COST)
+    counted("openai", GPT, (800, 300, 200, 0), CACHED_COST)
 
 
 def test_cache_write_tokens_are_cache_writes(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """cache_write_tokens leave uncached input; gpt-4o has no write price: its input price."""
     fake.usage = FakeUsage(
@@ -75,10 +57,10 @@ def test_cache_write_tokens_are_cache_writes(
     with client(runtime, fake) as sdk:
         sdk.chat.completions.create(**CHAT)
     cost = (500 * 2.5 + 200 * 1.25 + 300 * 2.5 + 100 * 10) / 1e6  # = 0.00325
-    assert_counted(llm_value, GPT, (500, 100, 200, 300), cost)
+    counted("openai", GPT, (500, 100, 200, 300), cost)
 
 
-def test_async_chat_create(runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read) -> None:
+def test_async_chat_create(runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted) -> None:
     """AsyncOpenAI chat.completions.create is counted like the sync one."""
     fake.usage = CACHED
 
@@ -87,11 +69,11 @@ def test_async_chat_create(runtime: AgentRuntime, fake: FakeLLMServer, llm_value
             await sdk.chat.completions.create(**CHAT)
 
     asyncio.run(call())
-    assert_counted(llm_value, GPT, (800, 300, 200, 0), CACHED_COST)
+    counted("openai", GPT, (800, 300, 200, 0), CACHED_COST)
 
 
 def test_chat_stream_asks_for_usage_and_hides_the_extra_chunk(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, counted: Counted
 ) -> None:
     """A stream without include_usage: the request asks for it; the caller sees no usage chunk."""
     fake.usage = CACHED
@@ -104,12 +86,12 @@ def test_chat_stream_asks_for_usage_and_hides_the_extra_chunk(
     assert [c.choices[0].delta.content for c in chunks] == expected
     assert all(c.usage is None for c in chunks)
     assert fake.requests[-1][1]["stream_options"] == {"include_usage": True}
-    assert_counted(llm_value, GPT, (800, 300, 200, 0), CACHED_COST)
+    counted("openai", GPT, (800, 300, 200, 0), CACHED_COST)
     assert llm_value("agent_llm_time_to_first_token_seconds_count", "openai", GPT) == 1
 
 
 def test_chat_stream_that_asked_for_usage_keeps_its_chunk(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """include_usage set by the caller (async): the usage chunk reaches it; counted once."""
     fake.usage = CACHED
@@ -124,11 +106,11 @@ def test_chat_stream_that_asked_for_usage_keeps_its_chunk(
     chunks = asyncio.run(call())
     assert chunks[-1].choices == []
     assert chunks[-1].usage.prompt_tokens == 1000
-    assert_counted(llm_value, GPT, (800, 300, 200, 0), CACHED_COST)
+    counted("openai", GPT, (800, 300, 200, 0), CACHED_COST)
 
 
 def test_responses_create_and_stream(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """responses.create, plain and streamed (sync and async): usage from response.completed."""
     fake.usage = CACHED
@@ -145,10 +127,10 @@ def test_responses_create_and_stream(
                 pass
 
     asyncio.run(call())
-    assert_counted(llm_value, GPT, (2400, 900, 600, 0), 3 * CACHED_COST, success=3)
+    counted("openai", GPT, (2400, 900, 600, 0), 3 * CACHED_COST, success=3)
 
 
-def test_embeddings(runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read) -> None:
+def test_embeddings(runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted) -> None:
     """embeddings.create: prompt tokens at text-embedding-3-small's 0.02 per million."""
     fake.usage = FakeUsage(input_tokens=1000, output_tokens=0)
     model = "text-embedding-3-small"
@@ -161,11 +143,11 @@ def test_embeddings(runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read)
             await sdk.embeddings.create(model=model, input="a")
 
     asyncio.run(call())
-    assert_counted(llm_value, model, (2000, 0, 0, 0), 2 * 1000 * 0.02 / 1e6, success=2)
+    counted("openai", model, (2000, 0, 0, 0), 2 * 1000 * 0.02 / 1e6, success=2)
 
 
 def test_with_raw_response_forms(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """with_raw_response (JSON and stream, sync and async) is counted once per call."""
     fake.usage = CACHED
@@ -187,11 +169,11 @@ def test_with_raw_response_forms(
     asyncio.run(call())
     # The embeddings call reports 1000 prompt tokens, none cached, and no output.
     cost = 3 * CACHED_COST + 1000 * 2.5 / 1e6
-    assert_counted(llm_value, GPT, (3 * 800 + 1000, 3 * 300, 3 * 200, 0), cost, success=4)
+    counted("openai", GPT, (3 * 800 + 1000, 3 * 300, 3 * 200, 0), cost, success=4)
 
 
 def test_chat_stream_abandoned_early(
-    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
 ) -> None:
     """Broken off, closed and dropped: counted once, without the usage that never came."""
     fake.usage = CACHED
@@ -200,12 +182,12 @@ def test_chat_stream_abandoned_early(
         for _ in stream:
             break
         stream.close()
-        assert_counted(llm_value, GPT, (0, 0, 0, 0), 0.0)
+        counted("openai", GPT, (0, 0, 0, 0), 0.0)
         dropped = sdk.responses.create(model=GPT, input="Hi", stream=True)
         next(iter(dropped))
         del stream, dropped
         gc.collect()
-    assert_counted(llm_value, GPT, (0, 0, 0, 0), 0.0, success=2)
+    counted("openai", GPT, (0, 0, 0, 0), 0.0, success=2)
 
 
 def test_async_stream_cancelled(
@@ -243,6 +225,7 @@ def test_errors_are_counted_and_reach_the_caller_unchanged(
     runtime: AgentRuntime,
     fake: FakeLLMServer,
     llm_value: Read,
+    counted: Counted,
     status: int,
     error_class: type[openai.APIStatusError],
 ) -> None:
@@ -258,5 +241,5 @@ def test_errors_are_counted_and_reach_the_caller_unchanged(
 
     with pytest.raises(error_class):
         asyncio.run(call())
-    assert_counted(llm_value, GPT, (0, 0, 0, 0), 0.0, success=0, error=2)
+    counted("openai", GPT, (0, 0, 0, 0), 0.0, success=0, error=2)
     assert llm_value("agent_llm_request_duration_seconds_count", "openai", GPT) == 2
