@@ -73,8 +73,12 @@ def instrumented_fastapi_echo(registry: CollectorRegistry | None = None) -> Fast
     return app
 
 
-def echo_runtime(environ: Mapping[str, str] | None = None) -> AgentRuntime:
-    """The runtime serving the Starlette app, plus an async ``echo`` capability."""
+def echo_runtime(environ: Mapping[str, str] | None = None, typed: bool = False) -> AgentRuntime:
+    """The runtime serving the Starlette app, plus an async ``echo`` capability.
+
+    With ``typed``, also ``echo_typed``: the same echo with a pydantic model
+    as its payload and result.
+    """
     from greenlang_runtime import AgentRuntime
 
     runtime = AgentRuntime(agent_id="bench-echo", app=starlette_echo(), environ=environ)
@@ -84,4 +88,8 @@ def echo_runtime(environ: Mapping[str, str] | None = None) -> AgentRuntime:
         """Answer the payload."""
         return payload
 
+    if typed:
+        from benchmarks.typed_echo import add_typed_echo
+
+        add_typed_echo(runtime)
     return runtime

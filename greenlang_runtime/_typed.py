@@ -69,10 +69,23 @@ class Types:
         """``input_schema`` and ``output_schema`` (JSON Schema) of the models there are."""
         if self.schemas is None:
             schemas = {}
-            if self.input_model is not None:
-                schemas["input_schema"] = self.input_model.model_json_schema()
-            if self.output_model is not None:
-                schemas["output_schema"] = self.output_model.model_json_schema(mode="serialization")
+            for key, model, mode in (
+                ("input_schema", self.input_model, "validation"),
+                ("output_schema", self.output_model, "serialization"),
+            ):
+                if model is None:
+                    continue
+                try:
+                    schemas[key] = model.model_json_schema(mode=mode)
+                except Exception as error:  # a field type JSON Schema cannot describe
+                    logger.warning(
+                        "capability %r: no %s for %s (%s: %s)",
+                        self.name,
+                        key,
+                        model.__name__,
+                        type(error).__name__,
+                        error,
+                    )
             self.schemas = schemas
         return self.schemas
 
@@ -89,6 +102,7 @@ def resolve(name: str, function: Callable[..., Any]) -> Types:
 
     try:
         hints = typing.get_type_hints(function)
+        parameters = list(inspect.signature(function).parameters)
     except Exception as error:  # an annotation that names what cannot be found
         logger.warning(
             "capability %r: its annotations cannot be resolved (%s: %s); "
@@ -102,7 +116,6 @@ def resolve(name: str, function: Callable[..., Any]) -> Types:
     def model(hint: Any) -> Any:
         return hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
 
-    parameters = list(inspect.signature(function).parameters)
     first = hints.get(parameters[0]) if parameters else None
     return Types(name, model(first), model(hints.get("return")))
 

@@ -227,3 +227,23 @@ def test_direct_calls_pass_arguments_through_unchanged(runtime: AgentRuntime) ->
     assert footprint(as_dict) == 1  # type: ignore[arg-type]
     assert seen[0] is as_dict
     assert requests(runtime, "footprint") == (1, 0, 0)
+
+
+def test_a_model_that_cannot_be_resolved_is_served_untyped(
+    runtime: AgentRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model defined inside a function cannot be resolved: a warning, and no validation."""
+
+    class Local(BaseModel):
+        count: int
+
+    @runtime.capability
+    def local(payload: Local) -> object:
+        return {"got": payload}
+
+    with RuntimeClient(runtime) as client:
+        response = client.post("/v1/capabilities/local", json={"count": "many"})
+        assert response.json() == {"got": {"count": "many"}}
+        listed = client.get("/v1/capabilities").json()
+    assert listed == {"capabilities": [{"name": "local", "description": ""}]}
+    assert "capability 'local': its annotations cannot be resolved (NameError" in caplog.text
