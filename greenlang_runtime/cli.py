@@ -87,14 +87,14 @@ def wait_for_dependencies(timeout: float, target: str | None) -> None:
     import asyncio
 
     from greenlang_runtime._target import load_target
-    from greenlang_runtime.checks import DependencyMetrics
+    from greenlang_runtime.checks import DependencyMetrics, configured_checks
     from greenlang_runtime.checks.wait import wait_for_dependencies as wait
     from greenlang_runtime.config import Settings
-    from greenlang_runtime.runtime import AgentRuntime, make_checks
+    from greenlang_runtime.runtime import AgentRuntime
 
     try:
         if target is None:
-            runner = make_checks(Settings.from_env(), DependencyMetrics(("", "", "")))
+            runner = configured_checks(Settings.from_env(), DependencyMetrics(("", "", "")))
         else:
             served = load_target(target, Path.cwd())
             if not isinstance(served, AgentRuntime):

@@ -17,13 +17,7 @@ from greenlang_runtime._tasks import TaskTracker
 from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.capabilities import CallObserver, Capability, describe
-from greenlang_runtime.checks import (
-    CheckRunner,
-    DependencyMetrics,
-    custom_check,
-    postgres_check,
-    redis_check,
-)
+from greenlang_runtime.checks import DependencyMetrics, configured_checks, custom_check
 from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
@@ -104,7 +98,9 @@ class AgentRuntime:
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
         self.call_observers: list[CallObserver] = []
-        self.checks = make_checks(self.settings, DependencyMetrics(self.identity.labels, registry))
+        self.checks = configured_checks(
+            self.settings, DependencyMetrics(self.identity.labels, registry)
+        )
         stall = self.settings.loop_stall_seconds
         watchdog = LoopWatchdog(stall, interval=min(0.5, stall / 4))
         self.lifecycle = Lifecycle(watchdog, self.checks)
@@ -295,18 +291,3 @@ class AgentRuntime:
         )
         if status != 0:
             raise SystemExit(status)
-
-
-def make_checks(settings: Settings, metrics: DependencyMetrics) -> CheckRunner:
-    """The check runner, with the ``postgres`` and ``redis`` checks their URLs ask for."""
-    runner = CheckRunner(
-        metrics, fall=settings.check_failure_threshold, rise=settings.check_success_threshold
-    )
-    timeout, interval = settings.check_timeout_seconds, settings.check_interval_seconds
-    if settings.database_url is not None:
-        url = settings.database_url.reveal()
-        runner.add(postgres_check(url, timeout=timeout, interval=interval))
-    if settings.redis_url is not None:
-        url = settings.redis_url.reveal()
-        runner.add(redis_check(url, timeout=timeout, interval=interval))
-    return runner

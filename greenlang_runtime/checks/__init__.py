@@ -8,6 +8,7 @@ from __future__ import annotations
 from greenlang_runtime._redact import redact_text, redact_url
 from greenlang_runtime.checks._check import Check, CheckState, Status
 from greenlang_runtime.checks._collector import DependencyMetrics
+from greenlang_runtime.checks._configured import configured_checks
 from greenlang_runtime.checks._runner import CheckRunner, Report
 from greenlang_runtime.checks.custom import DependencyDown, custom_check
 from greenlang_runtime.checks.postgres import postgres_check
@@ -21,6 +22,7 @@ __all__ = [
     "DependencyMetrics",
     "Report",
     "Status",
+    "configured_checks",
     "custom_check",
     "postgres_check",
     "redact_text",
