@@ -9,7 +9,8 @@ times it:
   closed (after the client has had a moment to read the answer);
 - a head not complete within ``head_timeout`` seconds of the connection
   opening (or of the next request's first byte, on a kept-alive connection)
-  closes the connection.
+  closes the connection, at most a quarter of the timeout (and at most 1 s)
+  late.
 
 Bytes are counted as they arrive, per read: on a connection that pipelines
 requests, a head that arrives in the same read as the previous request's
@@ -40,25 +41,31 @@ _LINGER_SECONDS = 2.0
 
 
 class _BoundedProtocol(HttpToolsProtocol):
-    """One connection; the bounds are class attributes set by :func:`bounded_protocol`."""
+    """One connection; the bounds are class attributes set by :func:`bounded_protocol`.
+
+    Head times are checked by one sweep over the server's connections, a
+    few times per timeout, instead of a timer per request: arming and
+    cancelling a timer costs more than a microsecond on every request.
+    """
 
     max_head_bytes = 65536
     head_timeout = 10.0
+    # One sweep per server (each server gets its own subclass).
+    _sweep: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_head = True
         self._head_bytes = 0
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_began: float | None = None
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
+        self._head_began = self.loop.time()
+        cls = type(self)
+        if cls._sweep is None:
+            cls._sweep = self.loop.call_later(_sweep_interval(cls.head_timeout), self._sweep_heads)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -83,11 +90,12 @@ class _BoundedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm_head_timer()
+        if self._head_began is None:
+            self._head_began = self.loop.time()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        self._cancel_head_timer()
+        self._head_began = None
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -95,17 +103,24 @@ class _BoundedProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
 
-    def _arm_head_timer(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+    def _sweep_heads(self) -> None:
+        """Close every connection of this server whose head is overdue; run again while any."""
+        cls = type(self)
+        timeout = cls.head_timeout
+        overdue = self.loop.time() - timeout
+        for connection in list(self.connections):
+            # WebSocket connections share the set; they have no head to time.
+            if isinstance(connection, _BoundedProtocol):
+                began = connection._head_began
+                if began is not None and began <= overdue:
+                    connection._head_timed_out()
+        if self.connections:
+            cls._sweep = self.loop.call_later(_sweep_interval(timeout), self._sweep_heads)
+        else:
+            cls._sweep = None
 
     def _head_timed_out(self) -> None:
-        self._head_timer = None
+        self._head_began = None
         if self.transport.is_closing():
             return
         logger.debug(
@@ -120,7 +135,7 @@ class _BoundedProtocol(HttpToolsProtocol):
     def _refuse_head(self) -> None:
         """Answer 431, stop parsing, and close once the client has had time to read it."""
         self._refused = True
-        self._cancel_head_timer()
+        self._head_began = None
         body = error_body(
             "headers_too_large",
             f"The request head is larger than {self.max_head_bytes} bytes (GL_MAX_HEADER_BYTES).",
@@ -139,6 +154,11 @@ class _BoundedProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(_LINGER_SECONDS, self.transport.close)
+
+
+def _sweep_interval(timeout: float) -> float:
+    """How often heads are checked: a connection is closed within this after its timeout."""
+    return min(1.0, timeout / 4)
 
 
 def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.Protocol]:

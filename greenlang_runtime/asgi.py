@@ -178,7 +178,6 @@ class RuntimeApp:
                 "unsupported_media_type",
                 f"Content-Type {content_type.decode('latin-1')!r} is not JSON; "
                 "send the payload as application/json.",
-                [(b"accept", b"application/json")],
             )
             return
         limit = self.settings.max_body_bytes
