@@ -105,8 +105,8 @@ def resolve(name: str, function: Callable[..., Any]) -> Types:
         parameters = list(inspect.signature(function).parameters)
     except Exception as error:  # an annotation that names what cannot be found
         logger.warning(
-            "capability %r: its annotations cannot be resolved (%s: %s); "
-            "its payload is passed on unvalidated",
+            "capability %r: its annotations cannot be resolved (%s: %s); a pydantic model "
+            "named there is not applied, and the payload is passed on as decoded JSON",
             name,
             type(error).__name__,
             error,
