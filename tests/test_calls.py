@@ -230,7 +230,13 @@ def test_wrong_method_is_405(client: RuntimeClient) -> None:
     """GET on a capability and POST on a probe are 405 with an Allow header."""
     response = client.get("/v1/capabilities/echo")
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert response.json() == {
+        "error": {"type": "method_not_allowed", "message": "Method not allowed here."}
+    }
     assert client.post("/health/ready").status_code == 405
+    assert calls(client.runtime, "echo") == {
+        "success": 0, "error": 0, "client_error": 0, "observed": 0
+    }  # fmt: skip
 
 
 def test_raising_capability_is_500_without_details(client: RuntimeClient) -> None:
@@ -246,6 +252,9 @@ def test_raising_capability_is_500_without_details(client: RuntimeClient) -> Non
     assert "Traceback" not in response.text
     assert "pw@db" not in response.text
     assert metric_value(client.runtime, "agent_errors_total", {"error_type": "RuntimeError"}) == 1
+    assert calls(client.runtime, "explode") == {
+        "success": 0, "error": 1, "client_error": 0, "observed": 1
+    }  # fmt: skip
     assert client.post("/v1/capabilities/echo", json=1).json() == 1
 
 
@@ -287,15 +296,21 @@ def test_body_limit_applies_to_declared_and_streamed_bodies(
             client.post("/v1/capabilities/echo", content=fits, headers=headers).status_code == 200
         )
         declared = client.post("/v1/capabilities/echo", content=too_big, headers=headers)
-        assert declared.status_code == 413
-        assert declared.json()["error"]["type"] == "payload_too_large"
-        assert "100 bytes (GL_MAX_BODY_BYTES)" in declared.json()["error"]["message"]
         streamed = client.post("/v1/capabilities/echo", content=chunks(too_big), headers=headers)
-        assert streamed.status_code == 413
+        for refused in (declared, streamed):
+            assert (refused.status_code, refused.headers["connection"]) == (413, "close")
+            assert refused.json() == {
+                "error": {
+                    "type": "payload_too_large",
+                    "message": "The request body is larger than 100 bytes (GL_MAX_BODY_BYTES).",
+                }
+            }
         assert (
             client.post("/v1/capabilities/echo", content=chunks(fits), headers=headers).status_code
             == 200
         )
+    # Two answered, two refused before any call.
+    assert calls(runtime, "echo") == {"success": 2, "error": 0, "client_error": 0, "observed": 2}
 
 
 def test_body_cut_short_by_a_disconnect_never_reaches_the_capability(
