@@ -1,7 +1,8 @@
 """Writing the rendered tree, and comparing it with what is on disk (``--check``).
 
 Only the paths the command renders are its own: ``base/``, ``promtool/``,
-``platform/`` and the overlays of the environments rendered. Files there that
+``platform/`` (Argo CD Applications only of the environments rendered) and
+the overlays of the environments rendered. Files there that
 the spec no longer renders are removed on write and reported by a check;
 anything else in the directory is left alone.
 """
@@ -24,6 +25,8 @@ class OutputError(GreenlangRuntimeError):
 
 def _owned(relative: Path, environments: Sequence[str]) -> bool:
     parts = relative.parts
+    if len(parts) == 2 and parts[0] == "platform" and parts[1].startswith("argocd-"):
+        return parts[1].removeprefix("argocd-").removesuffix(".yaml") in environments
     if len(parts) == 2 and parts[0] in _OWNED_DIRECTORIES:
         return True
     return len(parts) == 3 and parts[0] == "overlays" and parts[1] in environments
