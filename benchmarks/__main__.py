@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import direct_call, footprint, http_loopback, in_process, readiness
+from benchmarks import direct_call, footprint, http_loopback, in_process, llm, readiness
 from benchmarks._common import ROOT, Section, progress, table
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "http": http_loopback.run,
     "footprint": footprint.run,
     "readiness": readiness.run,
+    "llm": llm.run,
 }
 _LIBRARIES = (
     "starlette",
@@ -36,6 +37,9 @@ _LIBRARIES = (
     "fastapi",
     "starlette-exporter",
     "prometheus-fastapi-instrumentator",
+    "anthropic",
+    "openai",
+    "genai-prices",
 )
 
 

@@ -39,6 +39,7 @@ class FakeLLMServer:
         usage: what every reply reports (default: 10 input, 5 output tokens).
         text: the reply; streams send it one word per chunk.
         host: the address to listen on.
+        port: the port; 0 (default) picks a free one, see :attr:`port`.
 
     Attributes:
         usage: change it between calls to change what replies report.
@@ -49,7 +50,12 @@ class FakeLLMServer:
     """
 
     def __init__(
-        self, *, usage: FakeUsage | None = None, text: str = _DEFAULT_TEXT, host: str = "127.0.0.1"
+        self,
+        *,
+        usage: FakeUsage | None = None,
+        text: str = _DEFAULT_TEXT,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.usage = usage or FakeUsage()
         self.text = text
@@ -61,7 +67,7 @@ class FakeLLMServer:
         self._lock = threading.Lock()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))
+        self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         self._host = host
         self._server: Any = None

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from greenlang_runtime.llm._calls import Recorder, Route
 from greenlang_runtime.llm._streams import follow, follow_async
-from greenlang_runtime.llm._tracing import use_span
+from greenlang_runtime.llm._tracing import use_span, with_trace_context
 
 __all__ = ["instrument"]
 
@@ -100,7 +100,11 @@ def _sync_request(
             else:
                 with use_span(call.span):
                     result = cls_request(
-                        ref(), cast_to, options, stream=stream, stream_cls=stream_cls
+                        ref(),
+                        cast_to,
+                        with_trace_context(options),
+                        stream=stream,
+                        stream_cls=stream_cls,
                     )
         except BaseException as error:
             call.finish(error)
@@ -138,7 +142,11 @@ def _async_request(
             else:
                 with use_span(call.span):
                     result = await cls_request(
-                        ref(), cast_to, options, stream=stream, stream_cls=stream_cls
+                        ref(),
+                        cast_to,
+                        with_trace_context(options),
+                        stream=stream,
+                        stream_cls=stream_cls,
                     )
         except BaseException as error:
             call.finish(error)

@@ -155,8 +155,21 @@ def _hook_parse(response: Any, call: Call, stream_types: tuple[type, ...]) -> No
         response.__dict__["parse"] = parse
 
 
+_raw_classes: dict[type, bool] = {}
+
+
 def _is_raw(result: Any) -> bool:
-    return hasattr(result, "http_response") and hasattr(result, "parse")
+    """Whether ``result`` is a client's raw response wrapper (decided once per class)."""
+    cls = type(result)
+    raw = _raw_classes.get(cls)
+    if raw is None:
+        # Not hasattr(result, ...): a pydantic model asked for a missing attribute
+        # costs microseconds. The wrappers set http_response on the instance or
+        # the class; models have neither.
+        state = getattr(result, "__dict__", {})
+        raw = "http_response" in state or hasattr(cls, "http_response")
+        _raw_classes[cls] = raw
+    return raw
 
 
 def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
 
     from greenlang_runtime.llm._usage import Usage
 
-__all__ = ["end_span", "start_span"]
+__all__ = ["end_span", "start_span", "use_span", "with_trace_context"]
 
 _SCOPE = "greenlang_runtime.llm"
-_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
+# Read once: OpenTelemetry itself reads it only when the provider is first asked for.
+_PROVIDER_IN_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 _tracers: dict[int, Tracer] = {}
 
 
@@ -34,7 +36,7 @@ def _tracer() -> Tracer | None:
     provider = getattr(api, "_TRACER_PROVIDER", None)
     if provider is None:
         # A provider named in the environment is only loaded when first asked for.
-        if _PROVIDER_VARIABLE not in os.environ:
+        if not _PROVIDER_IN_ENVIRONMENT:
             return None
         provider = api.get_tracer_provider()
     if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
@@ -68,6 +70,24 @@ def use_span(span: Span) -> Any:
     from opentelemetry.trace import use_span as use
 
     return use(span, end_on_exit=False, record_exception=False)
+
+
+def with_trace_context(options: Any) -> Any:
+    """``options`` plus the ``traceparent``, ``tracestate`` and ``baggage`` of the current context.
+
+    Call it with the call's span current. The clients send with httpx2, which
+    no instrumentation propagates for, so the provider sees the trace here.
+    """
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if not carrier:
+        return options
+    headers = options.headers
+    copied = options.model_copy()
+    copied.headers = {**(headers if isinstance(headers, Mapping) else {}), **carrier}
+    return copied
 
 
 def end_span(span: Span, model: str | None, usage: Usage, error: BaseException | None) -> None:

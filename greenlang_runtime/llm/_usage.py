@@ -18,9 +18,7 @@ TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 
 def count(value: Any) -> int:
     """A token count from a report field: ``None`` and anything not a number are 0."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return 0
+    return value if type(value) is int and value > 0 else 0
 
 
 class Usage:

@@ -45,6 +45,8 @@ class Rate:
     def at(self, prompt: int) -> float:
         """The rate for a call whose prompt has ``prompt`` tokens."""
         rate = self.base
+        if not self.tiers:
+            return rate
         for start, tier_rate in self.tiers:
             if prompt > start:
                 rate = tier_rate
