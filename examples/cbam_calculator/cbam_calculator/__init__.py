@@ -1,0 +1,1 @@
+"""The cbam-calculator agent: embedded emissions of goods imported into the EU."""
