@@ -72,8 +72,8 @@ def event(call: Call, item: Any) -> bool:
     return True
 
 
-_MESSAGES = Route("chat", observe, event)
-ROUTES = {"/v1/messages": _MESSAGES, "/v1/messages?beta=true": _MESSAGES}
+# client.beta.messages posts to the same path (beta=true goes in the query).
+ROUTES = {"/v1/messages": Route("chat", observe, event)}
 
 
 def stream_types() -> tuple[type, ...]:

@@ -320,3 +320,14 @@ def test_instrument_is_idempotent_and_reaches_copies(
         plain.messages.create(model=SONNET, **ASK)
         plain.with_options(timeout=30).messages.create(model=SONNET, **ASK)
     counted("anthropic", SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)
+
+
+def test_beta_messages_are_counted(
+    runtime: AgentRuntime, fake: FakeLLMServer, counted: Counted
+) -> None:
+    """client.beta.messages.create, plain and streamed, posts to the same path: counted."""
+    fake.usage = CACHED
+    with client(runtime, fake) as sdk:
+        sdk.beta.messages.create(model=SONNET, betas=["fake-beta"], **ASK)
+        list(sdk.beta.messages.create(model=SONNET, stream=True, **ASK))
+    counted("anthropic", SONNET, (1400, 1000, 400, 200), 2 * CACHED_COST, success=2)
