@@ -13,13 +13,17 @@ from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
 from greenlang_runtime.scaffold._writer import write_tree
 from greenlang_runtime.spec import TABLE, AgentSpec
 
-__all__ = ["RUN_AS_USER", "ProjectValues", "create_project", "render_project"]
+__all__ = ["DEPLOY", "ProjectValues", "check_values", "create_project", "render_project"]
 
-# The image's user; the Deployment's securityContext runs the pod as the same uid.
-RUN_AS_USER = 10001
+# Where the project keeps what `greenlang-runtime manifests` renders.
+DEPLOY = PurePosixPath("deploy")
+_PYPROJECT = PurePosixPath("pyproject.toml")
 
 
 def _context(values: ProjectValues) -> dict[str, object]:
+    # The image's user is the uid the Deployment's securityContext runs the pod as.
+    from greenlang_runtime.manifests.workload import RUN_AS
+
     settings = Settings()
     extras = ",".join(sorted((*values.dependencies, *values.llm_providers)))
     return {
@@ -27,10 +31,9 @@ def _context(values: ProjectValues) -> dict[str, object]:
         "dependencies": list(values.dependencies),
         "llm_providers": list(values.llm_providers),
         "package": values.package,
-        "image": f"{values.registry}/{values.tenant}/{values.agent_id}",
         "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
         "testing_requirement": f"greenlang-runtime[testing]>={__version__}",
-        "uid": RUN_AS_USER,
+        "uid": RUN_AS,
         "http_port": settings.http_port,
         "metrics_port": settings.metrics_port,
     }
@@ -47,8 +50,8 @@ def _spec(values: ProjectValues, pyproject: str) -> AgentSpec:
     )
 
 
-def render_project(values: ProjectValues) -> dict[PurePosixPath, str]:
-    """Every file of the new project, by its path in the project, checked and not yet written.
+def check_values(values: ProjectValues) -> AgentSpec:
+    """The spec ``values`` write to ``pyproject.toml``, checked by the spec's own rules.
 
     Raises :class:`~greenlang_runtime.ConfigError` (the name, a value's text) or
     :class:`~greenlang_runtime.exceptions.SpecError` (a spec field) naming the first bad value.
@@ -56,8 +59,21 @@ def render_project(values: ProjectValues) -> dict[PurePosixPath, str]:
     check_name(values.name)
     for field in FIELDS:
         field.read(field.show(getattr(values, field.attr)), field.spec_key)
-    files = render_template(_context(values))
-    _spec(values, files[PurePosixPath("pyproject.toml")])
+    return _spec(values, render_template(_context(values), only=_PYPROJECT)[_PYPROJECT])
+
+
+def render_project(values: ProjectValues) -> dict[PurePosixPath, str]:
+    """Every file of the new project, by its path in the project, checked and not yet written.
+
+    Raises what :func:`check_values` raises.
+    """
+    from greenlang_runtime.manifests import render_tree
+
+    spec = check_values(values)
+    # The image the README and the Dockerfile name is the one the manifests deploy.
+    files = render_template({**_context(values), "image": spec.image})
+    for path, text in render_tree(spec).items():
+        files[DEPLOY / path] = text
     return files
 
 

@@ -80,7 +80,7 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
     default shown) unless given as options or --no-input. NAME must be a
     DNS-1123 label; nothing is written when any value is invalid.
     """
-    from greenlang_runtime.scaffold import create_project, render_project
+    from greenlang_runtime.scaffold import check_values, create_project
     from greenlang_runtime.scaffold._prompt import ask
 
     target = parent.absolute() / name
@@ -93,9 +93,9 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
             raw = options[field.attr]
             if raw is not None:
                 values[field.attr] = field.read(raw, field.option)
-        _options_checked(ProjectValues(**values), render_project)  # type: ignore[arg-type]
+        _options_checked(ProjectValues(**values), check_values)  # type: ignore[arg-type]
         if _interactive(no_input):
-            values = ask(values, given, render_project)
+            values = ask(values, given, check_values)
         project = create_project(ProjectValues(**values), target.parent)  # type: ignore[arg-type]
     except GreenlangRuntimeError as error:
         raise _Failure(str(error)) from None

@@ -67,23 +67,27 @@ def _environment() -> Any:
 
 
 def render_template(
-    context: Mapping[str, object], root: Traversable | None = None
+    context: Mapping[str, object],
+    root: Traversable | None = None,
+    only: PurePosixPath | None = None,
 ) -> dict[PurePosixPath, str]:
     """Every file of the template rendered with ``context``, keyed by its path in the project.
 
     Path parts are templates too (``{{package}}/agent.py.j2``); files ending in
     ``.j2`` are rendered and lose the suffix, others are copied as they are.
+    With ``only``, just the file that renders to that path.
     """
     environment = _environment()
     files: dict[PurePosixPath, str] = {}
     for source, entry in _walk(root or template_root(), PurePosixPath()):
         parts = [environment.from_string(part).render(context) for part in source.parts]
-        text = entry.read_text(encoding="utf-8")
-        if parts[-1].endswith(TEMPLATE_SUFFIX):
-            parts[-1] = parts[-1].removesuffix(TEMPLATE_SUFFIX)
-            text = environment.from_string(text).render(context)
+        rendered = parts[-1].endswith(TEMPLATE_SUFFIX)
+        parts[-1] = parts[-1].removesuffix(TEMPLATE_SUFFIX)
         path = PurePosixPath(*parts)
         if any(part in ("", ".", "..") or "/" in part for part in parts) or path in files:
             raise ValueError(f"the template file {source} renders to a bad path {path}")
-        files[path] = text
+        if only is not None and path != only:
+            continue
+        text = entry.read_text(encoding="utf-8")
+        files[path] = environment.from_string(text).render(context) if rendered else text
     return files

@@ -32,10 +32,14 @@ def check_target(target: Path, shown: str) -> None:
 def write_tree(target: Path, files: Mapping[PurePosixPath, str]) -> None:
     """Create ``target`` (or use it if empty) and write ``files`` into it.
 
-    Files are created exclusively (never overwritten). On any failure, and on
+    Every path must stay inside ``target``; files are created exclusively
+    (never overwritten). On any failure, and on
     an interrupt, everything created so far is removed again, ``target``
     included when this call created it, and the error propagates.
     """
+    for relative in files:
+        if relative.is_absolute() or not relative.parts or ".." in relative.parts:
+            raise ValueError(f"{relative} is not a path inside the project")
     check_target(target, "NAME")
     created: list[Path] = []
     try:

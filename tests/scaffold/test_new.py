@@ -10,11 +10,12 @@ from click.testing import CliRunner
 
 from greenlang_runtime import __version__
 from greenlang_runtime.cli import main
+from greenlang_runtime.manifests import render_tree
 from greenlang_runtime.scaffold import ProjectValues, create_project
 from greenlang_runtime.scaffold._writer import write_tree
 from greenlang_runtime.spec import load_spec
 
-PROJECT_FILES = {
+CODE_FILES = {
     ".dockerignore",
     ".gitignore",
     "Dockerfile",
@@ -30,6 +31,10 @@ def _files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
+def _code_files(root: Path) -> set[str]:
+    return {name for name in _files(root) if not name.startswith("deploy/")}
+
+
 def _new(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["new", *args])
     return result.exit_code, result.output
@@ -39,9 +44,25 @@ def test_no_input_writes_the_project_tree(tmp_path: Path) -> None:
     """`new NAME --dir DIR --no-input` writes the whole project to DIR/NAME and says so."""
     status, output = _new("cbam-calculator", "--dir", str(tmp_path), "--no-input")
     assert status == 0, output
-    assert _files(tmp_path / "cbam-calculator") == PROJECT_FILES
+    assert _code_files(tmp_path / "cbam-calculator") == CODE_FILES
     assert f"Created the agent project cbam-calculator in {tmp_path / 'cbam-calculator'}" in output
     assert [p.name for p in tmp_path.iterdir()] == ["cbam-calculator"]
+
+
+def test_deploy_is_what_the_written_spec_renders(tmp_path: Path) -> None:
+    """deploy/ holds exactly the manifests rendered from the pyproject.toml beside it."""
+    _new("cbam-calculator", "--dir", str(tmp_path), "--no-input", "--rollout", "canary")
+    project = tmp_path / "cbam-calculator"
+    rendered = render_tree(load_spec(project))
+    on_disk = {
+        name.removeprefix("deploy/"): (project / name).read_text()
+        for name in _files(project)
+        if name.startswith("deploy/")
+    }
+    assert on_disk == rendered
+    for overlay in ("development", "staging", "production"):
+        assert f"overlays/{overlay}/kustomization.yaml" in on_disk
+    assert "base/rollout.yaml" in on_disk
 
 
 def test_defaults_land_in_the_spec(tmp_path: Path) -> None:
@@ -213,6 +234,15 @@ def test_a_failed_write_into_an_empty_directory_leaves_it_empty(tmp_path: Path) 
     with pytest.raises(NotADirectoryError):
         write_tree(target, files)
     assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["../escape", "/etc/escape", "a/../../escape"])
+def test_paths_outside_the_target_are_refused_before_any_write(tmp_path: Path, path: str) -> None:
+    """A rendered path that would leave the project is refused and nothing is created."""
+    files = {PurePosixPath("README.md"): "x", PurePosixPath(path): "y"}
+    with pytest.raises(ValueError, match="is not a path inside the project"):
+        write_tree(tmp_path / "solo", files)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_create_project_checks_values_given_in_code(tmp_path: Path) -> None:

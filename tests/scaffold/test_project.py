@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import yaml
 
 from greenlang_runtime.scaffold import ProjectValues, create_project
 from tests.helpers import ServedAgent, agent_env, free_port
@@ -57,10 +59,10 @@ def _pip_install(python: Path, *args: str) -> None:
 
 
 def test_generated_tests_pass(project: Path) -> None:
-    """`pytest` in the new project passes its five tests."""
+    """`pytest` in the new project passes its eight tests."""
     status, output = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert status == 0, output
-    assert "5 passed" in output
+    assert "8 passed" in output
 
 
 @pytest.mark.parametrize("name", ["cbam-calculator", "a" + "-b" * 31])
@@ -134,6 +136,46 @@ def test_run_without_argument_serves_the_project(project: Path) -> None:
     finally:
         status, log = agent.stop()
     assert status == 0, log
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed here")
+def test_kubectl_kustomize_builds_every_overlay(project: Path) -> None:
+    """Each overlay builds with `kubectl kustomize`, in the namespace <tenant>-dev|staging|prod."""
+    for overlay, namespace in [
+        ("development", "customer-abc-123-dev"),
+        ("staging", "customer-abc-123-staging"),
+        ("production", "customer-abc-123-prod"),
+    ]:
+        status, output = _run(["kubectl", "kustomize", f"deploy/overlays/{overlay}"], project)
+        assert status == 0, output
+        documents = [d for d in yaml.safe_load_all(output) if d]
+        assert {d["metadata"].get("namespace") for d in documents} == {namespace}
+        (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        # The image `docker build` in the README tags, and the Dockerfile's command.
+        assert container["image"] == "registry.greenlang.io/customer-abc-123/cbam-calculator:0.1.0"
+        assert "command" not in container
+        assert "args" not in container
+
+
+def test_manifests_check_finds_deploy_up_to_date(project: Path) -> None:
+    """Right after `new`, `greenlang-runtime manifests --check` in the project reports no drift."""
+    status, output = _run(
+        [sys.executable, "-m", "greenlang_runtime", "manifests", "--check"], project
+    )
+    assert status == 0, output
+    assert "up to date with the spec" in output
+
+
+def test_the_init_containers_command_runs_in_the_project(project: Path) -> None:
+    """The Deployment's init container command works against the project's own app."""
+    deployment = yaml.safe_load((project / "deploy/base/deployment.yaml").read_text())
+    (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    assert init["command"][0] == "greenlang-runtime"
+    command = [sys.executable, "-m", "greenlang_runtime", *init["command"][1:]]
+    status, output = _run(command, project)  # no DATABASE_URL or REDIS_URL: nothing to wait for
+    assert status == 0, output
+    assert "No dependencies to wait for" in output
 
 
 def test_editable_install_in_a_fresh_venv(project: Path, tmp_path: Path) -> None:
