@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from greenlang_runtime.manifests._meta import Document
-from greenlang_runtime.manifests.rules import Alert, Series, alerts, recordings, rule_groups
+from greenlang_runtime.manifests.alerts import Alert, Series, alerts
+from greenlang_runtime.manifests.rules import recordings, rule_groups
 from greenlang_runtime.spec import AgentSpec
 
 __all__ = ["RULES_FILE", "rules_file", "rules_tests"]
