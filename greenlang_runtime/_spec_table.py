@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -51,6 +52,11 @@ _KEYS = (
     "environments",
 )
 _MAX_REPLICAS = 1000
+_IMAGE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_GIT_URL = re.compile(r"(https://|ssh://|git@)\S+")
+# The longest suffix (-staging) must still leave a DNS label for the namespace.
+_TENANT_MAX = 63 - len("-staging")
 # p95 above the largest finite bucket cannot be measured by histogram_quantile.
 _LARGEST_BUCKET = DURATION_BUCKETS[-1]
 # The availability alert fires at 14.4 times the error budget: below 100 - 100/14.4
@@ -65,7 +71,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> _spe
     agent_id = rules.dns_label("agent-id", table.get("agent-id", _default_id(name)))
     if "tenant" not in table:
         raise SpecError("tenant", None, "it is required: the tenant's DNS-1123 label")
-    tenant = rules.dns_label("tenant", table["tenant"], _spec._TENANT_MAX)
+    tenant = rules.dns_label("tenant", table["tenant"], _TENANT_MAX)
     registry = _image_path("registry", table.get("registry", _spec.DEFAULT_REGISTRY))
     tier = rules.choice("sla-tier", table.get("sla-tier", "standard"), _spec.SLA_TIERS)
     environments = rules.table("environments", table.get("environments", {}), ENVIRONMENTS)
@@ -150,7 +156,7 @@ def _project_version(version: str) -> None:
 
 def _image_path(field: str, value: object) -> str:
     path = rules.text(field, value)
-    if not _spec._IMAGE.fullmatch(path):
+    if not _IMAGE.fullmatch(path):
         raise SpecError(
             field,
             value,
@@ -162,7 +168,7 @@ def _image_path(field: str, value: object) -> str:
 
 def _digest(field: str, value: object) -> str:
     digest = rules.text(field, value)
-    if digest and not _spec._DIGEST.fullmatch(digest):
+    if digest and not _DIGEST.fullmatch(digest):
         raise SpecError(field, value, "it must be empty or sha256: followed by 64 hex digits")
     return digest
 
@@ -178,28 +184,20 @@ def _url(field: str, value: object, *schemes: str) -> str:
 
 def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
     table = rules.table("slo", value, _SLO_KEYS)
-    availability = rules.number(
-        "slo.availability-percent",
-        table.get("availability-percent", default.availability_percent),
-        0,
-        100,
-    )
+    given = table.get("availability-percent", default.availability_percent)
+    availability = rules.number("slo.availability-percent", given, 0, 100)
     if not _MIN_AVAILABILITY <= availability < 100:
         raise SpecError(
             "slo.availability-percent",
-            availability,
+            given,
             f"it must be at least {_MIN_AVAILABILITY:g} and below 100 (100 leaves no error budget)",
         )
-    latency = rules.number(
-        "slo.p95-latency-seconds",
-        table.get("p95-latency-seconds", default.p95_latency_seconds),
-        0,
-        _LARGEST_BUCKET,
-    )
+    given = table.get("p95-latency-seconds", default.p95_latency_seconds)
+    latency = rules.number("slo.p95-latency-seconds", given, 0, _LARGEST_BUCKET)
     if not DURATION_BUCKETS[0] <= latency < _LARGEST_BUCKET:
         raise SpecError(
             "slo.p95-latency-seconds",
-            latency,
+            given,
             f"it must be from {DURATION_BUCKETS[0]:g} s up to below {_LARGEST_BUCKET:g} s, "
             "the smallest and largest buckets of agent_request_duration_seconds",
         )
@@ -219,7 +217,7 @@ def _argocd(value: object) -> _spec.ArgoCD:
     if "repo-url" not in table:
         raise SpecError("argocd.repo-url", None, "it is required when argocd is set")
     repo = rules.text("argocd.repo-url", table["repo-url"])
-    if not _spec._GIT_URL.fullmatch(repo):
+    if not _GIT_URL.fullmatch(repo):
         raise SpecError("argocd.repo-url", repo, "it must be a Git URL (https://, ssh:// or git@)")
     path = rules.text("argocd.path", table.get("path", "deploy")).strip("/")
     if not path or path.startswith(".") or ".." in path.split("/") or " " in path:

@@ -32,9 +32,11 @@ __all__ = [
     "Resources",
     "Scaling",
     "Slo",
+    "check_app",
     "load_spec",
     "project_app",
     "read_pyproject",
+    "tier_slo",
 ]
 
 TABLE = "greenlang-runtime"
@@ -48,14 +50,8 @@ NAMESPACE_SUFFIXES: Mapping[str, str] = {
     "production": "prod",
 }
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-_IMAGE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_URL = re.compile(r"https://[^\s/]+(/\S*)?")
-_GIT_URL = re.compile(r"(https://|ssh://|git@)\S+")
 DEFAULT_REGISTRY = "registry.greenlang.io"
 DEFAULT_PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
-# The longest suffix (-staging) must still leave a DNS label for the namespace.
-_TENANT_MAX = 63 - len("-staging")
 
 
 @dataclass(frozen=True, slots=True)
