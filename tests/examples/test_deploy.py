@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -53,3 +54,12 @@ def test_each_overlay_builds(environment: str) -> None:
     suffix = {"development": "dev", "staging": "staging", "production": "prod"}[environment]
     namespaces = {d["metadata"].get("namespace") for d in yaml.safe_load_all(done.stdout) if d}
     assert namespaces == {f"demo-{suffix}"}
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    """The example's Dockerfile (non-root, exec-form entrypoint) passes hadolint."""
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    done = subprocess.run(
+        [hadolint, str(EXAMPLE / "Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
