@@ -27,8 +27,13 @@ __all__ = ["FIELDS", "FIELDS_BY_KEY", "Field", "ProjectValues", "check_name", "p
 
 # A PEP 440 release (what pip installs) that is also a Kubernetes label value (no "+").
 _VERSION = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
-# Names whose package would shadow a module the agent imports.
-_TAKEN = frozenset(sys.stdlib_module_names) | {"greenlang_runtime", "tests", "test"}
+# Names whose package would shadow a module the agent (or its tests) imports.
+_TAKEN = frozenset(sys.stdlib_module_names) | {
+    *("greenlang_runtime", "tests", "test", "pytest", "_pytest", "ruff", "hatchling"),
+    *("anyio", "click", "starlette", "uvicorn", "httptools", "uvloop", "prometheus_client"),
+    *("opentelemetry", "yaml", "jinja2", "asyncpg", "redis", "anthropic", "openai"),
+    *("genai_prices", "httpx", "httpx2", "pydantic"),
+}
 
 
 def package_name(name: str) -> str:

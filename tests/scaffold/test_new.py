@@ -154,6 +154,7 @@ def test_an_existing_empty_directory_is_used(tmp_path: Path) -> None:
         (["1agent"], "NAME='1agent' is invalid: it must start with a letter"),
         (["json"], "NAME='json' is invalid: its package 'json' would shadow"),
         (["greenlang-runtime"], "its package 'greenlang_runtime' would shadow"),
+        (["pytest"], "NAME='pytest' is invalid: its package 'pytest' would shadow"),
         (["ok", "--tenant", "Acme"], "--tenant='Acme' is invalid: it must be a DNS-1123 label"),
         (["ok", "--tenant", "t" * 56], "--tenant='" + "t" * 56 + "' is invalid: it must be at"),
         (["ok", "--agent-id", "a.b"], "--agent-id='a.b' is invalid: it must be a DNS-1123 label"),
