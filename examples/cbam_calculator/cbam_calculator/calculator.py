@@ -24,6 +24,7 @@ _PLACES = Decimal("0.000001")
 
 
 def _tonnes(quantity: float, factor: Decimal) -> Decimal:
+    """``quantity`` x ``factor`` in tCO2e, rounded to the gram."""
     # repr() gives the shortest decimal that reads back as the same float: 12.5 stays 12.5.
     return (Decimal(repr(quantity)) * factor).quantize(_PLACES)
 
@@ -92,6 +93,7 @@ class Calculator:
 
 
 def _line_result(line: GoodsLine, factor: Factor, direct: Decimal, indirect: Decimal) -> LineResult:
+    """One line's answer: what was asked, the values applied and the emissions."""
     return LineResult(
         cn_code=line.cn_code,
         description=factor.description,

@@ -74,6 +74,7 @@ class FactorSource(Protocol):
 
 
 def _data() -> dict[str, Any]:
+    """The bundled data file, parsed."""
     text = (
         resources.files(__package__ or "cbam_calculator")
         .joinpath("data/cbam_default_values.json")
