@@ -14,6 +14,7 @@ __all__ = [
     "metadata",
     "platform_annotations",
     "pod_labels",
+    "pod_pattern",
     "quantity",
     "selector",
 ]
@@ -50,6 +51,15 @@ def labels(spec: AgentSpec) -> dict[str, str]:
 def pod_labels(env: EnvironmentSpec) -> dict[str, str]:
     """The pods' labels: the platform's, plus the environment they run in."""
     return {**labels(env.agent), "environment": env.environment}
+
+
+def pod_pattern(spec: AgentSpec) -> str:
+    """A regex for the agent's pod names only: ``<agent-id>-<template hash>-<suffix>``.
+
+    Exactly two segments after the id, so ``cbam-calculator`` never matches the
+    pods of ``cbam-calculator-v2`` in the same namespace.
+    """
+    return f"{spec.agent_id}-[a-z0-9]+-[a-z0-9]+"
 
 
 def platform_annotations(spec: AgentSpec) -> dict[str, str]:

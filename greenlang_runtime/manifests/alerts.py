@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime.manifests._meta import CONTAINER
+from greenlang_runtime.manifests._meta import CONTAINER, pod_pattern
 from greenlang_runtime.metrics import DURATION_BUCKETS
 from greenlang_runtime.spec import NAMESPACE_SUFFIXES, AgentSpec
 
@@ -57,7 +57,7 @@ def agent_matchers(spec: AgentSpec) -> dict[str, str]:
         "agent": f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}"',
         "pods": (
             f'container="{CONTAINER}", namespace=~"{spec.tenant}-({suffixes})", '
-            f'pod=~"{spec.agent_id}-[a-z0-9]+-[a-z0-9]+"'
+            f'pod=~"{pod_pattern(spec)}"'
         ),
     }
 

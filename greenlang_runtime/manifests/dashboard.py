@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime.manifests._meta import CONTAINER, Document, metadata
+from greenlang_runtime.manifests._meta import CONTAINER, Document, metadata, pod_pattern
 from greenlang_runtime.spec import EnvironmentSpec
 
 __all__ = ["dashboard", "dashboard_json"]
@@ -31,7 +31,7 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
     """The platform's panels: traffic, latency, errors, resources, pods, LLM tokens and cost."""
     spec = env.agent
     agent = f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", namespace=~"{_VAR}"'
-    pods = f'namespace=~"{_VAR}", container="{CONTAINER}", pod=~"{spec.agent_id}-.+"'
+    pods = f'namespace=~"{_VAR}", container="{CONTAINER}", pod=~"{pod_pattern(spec)}"'
     p95 = spec.slo.p95_latency_seconds
     panels = [
         _panel(
@@ -65,7 +65,7 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
         ),
         _panel(
             "Pods",
-            f'count(kube_pod_info{{namespace=~"{_VAR}", pod=~"{spec.agent_id}-.+"}})',
+            f'count(kube_pod_info{{namespace=~"{_VAR}", pod=~"{pod_pattern(spec)}"}})',
             "none",
             kind="stat",
         ),

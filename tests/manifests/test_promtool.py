@@ -122,3 +122,49 @@ def test_error_rate_alert_on_hand_written_series(tmp_path: Path) -> None:
     (root / "hand.test.yaml").write_text(yaml.safe_dump(handwritten))
     tested = _promtool("test", "rules", "hand.test.yaml", cwd=root)
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_crash_loop_alert_ignores_another_agents_pods(tmp_path: Path) -> None:
+    """A restarting pod of cbam-calculator-v2 does not page for cbam-calculator; its own does."""
+    root = _write_promtool(tmp_path, tenant="acme")
+
+    def case(pod: str, fires: bool) -> dict[str, Any]:
+        labels = {"namespace": "acme-prod", "pod": pod, "container": "agent"}
+        series = "kube_pod_container_status_restarts_total{" + ", ".join(
+            f'{key}="{value}"' for key, value in labels.items()
+        )
+        expected = {
+            **labels,
+            "agent_id": "cbam-calculator",
+            "tenant_id": "acme",
+            "severity": "critical",
+            "slo": "availability",
+        }
+        annotations = {
+            "summary": f"Agent pod {pod} is crash looping",
+            "description": f"{pod} in acme-prod restarted more than 3 times in 10 minutes.",
+        }
+        return {
+            "interval": "1m",
+            # One restart a minute: 10 in any 10 minutes, more than 3.
+            "input_series": [{"series": series + "}", "values": "0+1x30"}],
+            "alert_rule_test": [
+                {
+                    "eval_time": "20m",
+                    "alertname": "AgentPodCrashLooping",
+                    "exp_alerts": [{"exp_labels": expected, "exp_annotations": annotations}]
+                    if fires
+                    else [],
+                }
+            ],
+        }
+
+    tests = [
+        case("cbam-calculator-5d8f7c9b6-x2k4p", True),
+        case("cbam-calculator-v2-5d8f7c9b6-x2k4p", False),
+    ]
+    (root / "pods.test.yaml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": tests})
+    )
+    tested = _promtool("test", "rules", "pods.test.yaml", cwd=root)
+    assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -100,7 +100,7 @@ def test_a_broken_object_is_caught() -> None:
     assert _crd_errors(rule) != []
 
 
-def test_native_sleep_is_not_needed_so_1_30_accepts_the_pod() -> None:
+def test_the_pod_needs_no_prestop_hook() -> None:
     """The pod has no preStop hook: the runtime itself serves through the pre-stop delay."""
     deployment = yaml.safe_load(render_tree(make_spec())["base/deployment.yaml"])
     container = deployment["spec"]["template"]["spec"]["containers"][0]
