@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -87,21 +86,19 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
     try:
         check_name(name)
         check_target(target, "NAME")
-        values: dict[str, object] = asdict(ProjectValues(name))
         given = {attr for attr, raw in options.items() if raw is not None}
-        for field in FIELDS:
-            raw = options[field.attr]
-            if raw is not None:
-                values[field.attr] = field.read(raw, field.option)
-        _options_checked(ProjectValues(**values), check_values)  # type: ignore[arg-type]
+        values = ProjectValues(name).updated(
+            {f.attr: f.read(options[f.attr] or "", f.option) for f in FIELDS if f.attr in given}
+        )
+        _options_checked(values, check_values)
         if _interactive(no_input):
             values = ask(values, given, check_values)
-        project = create_project(ProjectValues(**values), target.parent)  # type: ignore[arg-type]
+        project = create_project(values, target.parent)
     except GreenlangRuntimeError as error:
         raise _Failure(str(error)) from None
     except OSError as error:
         raise _Failure(
-            f"Cannot write the project to {target}: {error}. Nothing was left."
+            f"Cannot write the project to {target}: {error}; nothing was left behind."
         ) from None
     click.echo(f"Created the agent project {name} in {project}. Next:")
     click.echo(f"  cd {project}")

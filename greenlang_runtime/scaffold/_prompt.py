@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 
 import click
 
@@ -22,12 +22,12 @@ def _question(field: Field) -> str:
 
 
 def _reader(
-    field: Field, answers: Mapping[str, object], check: Callable[[ProjectValues], object]
+    field: Field, answers: ProjectValues, check: Callable[[ProjectValues], object]
 ) -> Callable[[str], object]:
     def read(raw: str) -> object:
         try:
             value = field.read(raw, field.spec_key)
-            check(ProjectValues(**{**answers, field.attr: value}))  # type: ignore[arg-type]
+            check(answers.updated({field.attr: value}))
         except ConfigError as error:
             raise click.UsageError(str(error)) from None  # click shows it and asks again
         except SpecError as error:
@@ -41,25 +41,25 @@ def _reader(
 
 
 def ask(
-    values: Mapping[str, object],
+    values: ProjectValues,
     given: Collection[str],
     check: Callable[[ProjectValues], object],
-) -> dict[str, object]:
+) -> ProjectValues:
     """Ask for every field not in ``given`` (set by an option), in order; return all values.
 
     Args:
-        values: the current values (the name, defaults and options), by attribute.
+        values: the current values (the name, defaults and options).
         given: attributes set by an option, which are not asked again.
         check: checks a whole set of values (raising ``SpecError``); an answer
             it rejects is asked again with the reason.
     """
-    answers = dict(values)
     for field in FIELDS:
         if field.attr in given:
             continue
-        answers[field.attr] = click.prompt(
+        answer = click.prompt(
             _question(field),
-            default=field.show(answers[field.attr]),
-            value_proc=_reader(field, answers, check),
+            default=field.show(getattr(values, field.attr)),
+            value_proc=_reader(field, values, check),
         )
-    return answers
+        values = values.updated({field.attr: answer})
+    return values

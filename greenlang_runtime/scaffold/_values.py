@@ -10,8 +10,9 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from greenlang_runtime import _spec_rules as rules
 from greenlang_runtime.exceptions import ConfigError, SpecError
@@ -83,6 +84,11 @@ class ProjectValues:
     def package(self) -> str:
         """The agent's import package."""
         return package_name(self.name)
+
+    def updated(self, values: Mapping[str, object]) -> ProjectValues:
+        """A copy with the attributes named in ``values`` replaced (as read by their fields)."""
+        changes: dict[str, Any] = dict(values)
+        return replace(self, **changes)
 
 
 def _one_line(name: str, raw: str) -> str:
