@@ -102,8 +102,8 @@ def test_dockerfile_runs_as_uid_10001_in_exec_form_without_a_shell(project: Path
     assert "EXPOSE 8000 9090" in final
 
 
-def test_run_without_argument_serves_the_project(project: Path) -> None:
-    """`greenlang-runtime run` in the project directory serves its agent under its identity."""
+def _served_requests(python: Path, cwd: Path) -> str:
+    """Serve `run` (no argument) in ``cwd``, call once, stop; return the success counter's line."""
     port, metrics_port = free_port(), free_port()
     settings = {
         "GL_HTTP_HOST": "127.0.0.1",
@@ -111,8 +111,8 @@ def test_run_without_argument_serves_the_project(project: Path) -> None:
         "GL_METRICS_PORT": str(metrics_port),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "greenlang_runtime", "run"],
-        cwd=project,
+        [str(python), "-m", "greenlang_runtime", "run"],
+        cwd=cwd,
         env=agent_env(settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -127,15 +127,34 @@ def test_run_without_argument_serves_the_project(project: Path) -> None:
         )
         assert response.json()["kg_co2e"] == 268.0  # 100 litres x 2.68
         metrics = httpx2.get(agent.metrics_url).text
-        # Not installed here, so the version is the agent's fallback, 0.0.0.
-        expected = (
-            'agent_requests_total{agent_id="cbam-calculator",capability="calculate-emissions",'
-            'status="success",tenant_id="customer-abc-123",version="0.0.0"} 1.0'
-        )
-        assert expected in metrics
     finally:
         status, log = agent.stop()
     assert status == 0, log
+    (line,) = [m for m in metrics.splitlines() if m.startswith("agent_requests_total{") and
+               'status="success"' in m]  # fmt: skip
+    return line
+
+
+def test_run_without_argument_serves_the_project(project: Path) -> None:
+    """`greenlang-runtime run` in the project directory serves its agent under its identity."""
+    # Not installed here, so the version is the agent's fallback, 0.0.0.
+    assert _served_requests(Path(sys.executable), project) == (
+        'agent_requests_total{agent_id="cbam-calculator",capability="calculate-emissions",'
+        'status="success",tenant_id="customer-abc-123",version="0.0.0"} 1.0'
+    )
+
+
+def test_the_images_layout_serves_without_the_source(project: Path, tmp_path: Path) -> None:
+    """As in the image (project installed, only pyproject.toml in the work dir) it serves."""
+    python = _fresh_venv(tmp_path / "venv", sysconfig.get_paths()["purelib"], str(ROOT))
+    _pip_install(python, str(project))
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(project / "pyproject.toml", app / "pyproject.toml")
+    assert _served_requests(python, app) == (
+        'agent_requests_total{agent_id="cbam-calculator",capability="calculate-emissions",'
+        'status="success",tenant_id="customer-abc-123",version="0.1.0"} 1.0'
+    )
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed here")
