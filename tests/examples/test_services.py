@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
+import httpx2
 import pytest
 import redis as redis_client
 from prometheus_client import REGISTRY
 
+from examples.cbam_calculator.cbam_calculator.factors import PostgresFactors
 from greenlang_runtime.testing import RuntimeClient
-from tests.examples.conftest import CALCULATE, errors_total
+from tests.examples.conftest import CALCULATE, EXAMPLE, errors_total
+from tests.helpers import ServedAgent, agent_env, free_port
 from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.integration
@@ -157,3 +163,58 @@ def test_redis_down_still_answers(
     assert response.json()["totals"]["total_tco2e"] == pytest.approx(2 * (2.68 + 0.14))
     assert _cache_count("error") == errors + 1
     assert errors_total(client.runtime) == 0
+
+
+def test_replicas_starting_together_seed_the_table_once(database: str) -> None:
+    """Three agents opening the same new database at once all start; the table has 7 rows."""
+
+    async def start_three() -> None:
+        sources = [PostgresFactors(database) for _ in range(3)]
+        try:
+            await asyncio.gather(*(source.open() for source in sources))
+        finally:
+            await asyncio.gather(*(source.close() for source in sources))
+
+    asyncio.run(start_three())
+    assert len(_sql(database, "SELECT 1 FROM cbam_default_values")) == 7
+
+
+def test_served_with_postgres_and_redis_then_stopped(database: str, redis: RedisServer) -> None:
+    """Served for real: both checks up, factors from PostgreSQL, exit 0 on SIGTERM."""
+    port, metrics_port = free_port(), free_port()
+    env = agent_env(
+        {
+            "GL_HTTP_PORT": str(port),
+            "GL_METRICS_PORT": str(metrics_port),
+            "GL_PRESTOP_DELAY_SECONDS": "0",
+            "DATABASE_URL": database,
+            "REDIS_URL": redis.url,
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "greenlang_runtime", "run"],
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    agent = ServedAgent(process, port, metrics_port)
+    try:
+        agent.wait_until("/health/ready")
+        checks = httpx2.get(agent.url + "/health/ready").json()["checks"]
+        assert {name: check["status"] for name, check in checks.items()} == {
+            "postgres": "up",
+            "redis": "up",
+        }
+        body = httpx2.post(agent.url + CALCULATE, json=CLINKER).json()
+        assert (body["factors"], body["totals"]["total_tco2e"]) == ("postgres", 870.0)
+        status, log = agent.stop()
+        assert status == 0, log
+        password = urlsplit(database).password
+        assert password
+        assert password not in log
+    finally:
+        if process.poll() is None:
+            process.kill()
+            agent.exited()
