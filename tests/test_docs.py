@@ -1,0 +1,61 @@
+"""The reference pages cannot drift: every metric, variable and CLI option is documented."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from greenlang_runtime import metric_names
+from greenlang_runtime.cli import main
+from greenlang_runtime.config import Settings, env_name
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+# The identity and the platform's variables, read outside Settings.
+IDENTITY_VARIABLES = ("AGENT_ID", "AGENT_VERSION", "TENANT_ID", "ENVIRONMENT")
+
+
+def documented(page: str) -> set[str]:
+    """Every `code span` on ``docs/page``."""
+    return set(re.findall(r"`([^`\n]+)`", (DOCS / page).read_text(encoding="utf-8")))
+
+
+def test_every_metric_is_on_the_metrics_page() -> None:
+    """Each agent_* series the runtime exposes has a row on docs/metrics.md."""
+    spans = documented("metrics.md")
+    missing = [name for name in metric_names.ALL_METRICS if name not in spans]
+    assert missing == []
+
+
+def test_every_variable_is_on_the_configuration_page() -> None:
+    """Each setting's environment variable, and the identity's, is on docs/configuration.md."""
+    spans = documented("configuration.md")
+    variables = [env_name(f.name) for f in dataclasses.fields(Settings)]
+    missing = [v for v in (*variables, *IDENTITY_VARIABLES) if v not in spans]
+    assert missing == []
+
+
+def _commands() -> list[tuple[str, click.Command]]:
+    assert isinstance(main, click.Group)
+    return sorted(main.commands.items())
+
+
+@pytest.mark.parametrize(("name", "command"), _commands())
+def test_every_cli_command_and_option_is_on_the_cli_page(name: str, command: click.Command) -> None:
+    """Each command and each of its options appears on docs/cli.md."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert f"## `{name}`" in text
+    section = text.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+    options = [
+        opt
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--")
+    ]
+    missing = [opt for opt in options if f"`{opt}`" not in section]
+    assert missing == []
