@@ -60,7 +60,8 @@ def create_runtime(environ: Mapping[str, str] | None = None) -> AgentRuntime:
         if settings.redis_url is None
         else ResultCache(settings.redis_url.reveal(), CACHE_TTL_SECONDS)
     )
-    calculator = Calculator(factors, cache)
+    # The answer does not wait for Redis to store it; the drain waits for pending writes.
+    calculator = Calculator(factors, cache, spawn=runtime.create_task)
     narrator = Narrator.from_environ(env)
 
     @runtime.capability(max_concurrency=64)

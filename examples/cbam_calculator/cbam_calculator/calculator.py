@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
+from typing import Any
 
 from greenlang_runtime import InvalidInput
 
@@ -35,11 +37,19 @@ class Calculator:
     Args:
         factors: where the default values come from.
         cache: the Redis result cache, or ``None``.
+        spawn: starts the cache write after the answer, e.g. ``runtime.create_task``
+            (the drain then waits for it); default: the write is awaited first.
     """
 
-    def __init__(self, factors: FactorSource, cache: ResultCache | None = None) -> None:
+    def __init__(
+        self,
+        factors: FactorSource,
+        cache: ResultCache | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None], str], object] | None = None,
+    ) -> None:
         self.factors = factors
         self.cache = cache
+        self._spawn = spawn
 
     async def calculate(self, request: CalculationRequest) -> CalculationResult:
         """The emissions of ``request``'s lines; :class:`InvalidInput` for an unknown CN code."""
@@ -52,7 +62,11 @@ class Calculator:
         if cached is not None:
             return CalculationResult.model_validate_json(cached)
         result = await self._compute(request)
-        await self.cache.put(key, result.model_dump_json().encode())
+        write = self.cache.put(key, result.model_dump_json().encode())
+        if self._spawn is None:
+            await write
+        else:
+            self._spawn(write, "cache-write")
         return result
 
     async def _compute(self, request: CalculationRequest) -> CalculationResult:
