@@ -217,6 +217,16 @@ def test_a_file_or_link_at_the_target_is_refused(tmp_path: Path) -> None:
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_directory_that_refuses_writes_fails_in_one_line() -> None:
+    """A parent where nothing can be created (/proc) exits 2 with one line, leaving nothing."""
+    status, output = _new("solo", "--dir", "/proc", "--no-input")
+    assert status == 2
+    assert output.startswith("Error: Cannot write the project to /proc/solo: ")
+    assert output.count("\n") == 1
+    assert not Path("/proc/solo").exists()
+
+
 def test_a_failed_write_removes_what_it_wrote(tmp_path: Path) -> None:
     """When a write fails half-way, every file and directory it had created is gone again."""
     target = tmp_path / "half"

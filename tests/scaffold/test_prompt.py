@@ -77,9 +77,10 @@ def test_questions_show_defaults_and_enter_accepts_them(tmp_path: Path) -> None:
 
 
 def test_answers_land_in_the_spec_and_a_bad_one_is_asked_again(tmp_path: Path) -> None:
-    """Typed answers are used; an invalid tenant is rejected with its reason and asked again."""
+    """Typed answers are used; invalid ones are rejected with their reason and asked again."""
     typed = _lines(
         "Carbon border adjustment.",
+        "v1",  # rejected, then asked again
         "1.0.0",
         "Customer_ABC",  # rejected, then asked again
         "customer-abc",
@@ -93,6 +94,7 @@ def test_answers_land_in_the_spec_and_a_bad_one_is_asked_again(tmp_path: Path) -
     )
     status, output = _at_terminal(["new", "cbam"], typed, tmp_path)
     assert status == 0, output
+    assert "Error: version='v1' is invalid: it must be a release version" in output
     assert "Error: tenant='Customer_ABC' is invalid: it must be a DNS-1123 label" in output
     assert output.count("Tenant (DNS-1123 label") == 2
     spec = load_spec(tmp_path / "cbam")
