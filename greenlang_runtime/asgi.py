@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenlang_runtime._http import (
     ASGIApp,
@@ -43,6 +43,9 @@ from greenlang_runtime.config import (
 from greenlang_runtime.exceptions import InvalidInput
 from greenlang_runtime.health import Lifecycle, Phase, ProbeResult
 from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+
+if TYPE_CHECKING:
+    from greenlang_runtime.tracing._spans import ServerSpans
 
 __all__ = ["RuntimeApp"]
 
@@ -84,6 +87,8 @@ class RuntimeApp:
         self.app = app
         self._routes: dict[str, CallRecorder] = {}
         self._calls: set[asyncio.Task[Any]] = set()
+        # Set by the runtime when tracing is on: a server span per request.
+        self.server_spans: ServerSpans | None = None
         self._probes: dict[str, Callable[[], ProbeResult]] = {
             LIVE_PATH: lifecycle.live,
             READY_PATH: lifecycle.ready,
@@ -99,11 +104,19 @@ class RuntimeApp:
             return
         if self.lifecycle.draining:
             send = _closing(send)
-        path = scope["path"]
-        probe = self._probes.get(path)
+        probe = self._probes.get(scope["path"])
         if probe is not None:
+            # Never traced: the kubelet's probes would drown the requests.
             await self._probe(scope, send, probe)
-        elif path.startswith(_CAPABILITY_PREFIX):
+        elif self.server_spans is None:
+            await self._route(scope, receive, send)
+        else:
+            await self.server_spans.handle(scope, receive, send, self._route)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every HTTP request but the probes: capabilities, their listing, the author's app."""
+        path = scope["path"]
+        if path.startswith(_CAPABILITY_PREFIX):
             await self._call(scope, receive, send, path[len(_CAPABILITY_PREFIX) :])
         elif path == CAPABILITIES_PATH:
             await self._list(scope, send)

@@ -22,6 +22,7 @@ __all__ = [
     "ENVIRONMENTS",
     "GRACE_MARGIN_SECONDS",
     "LIVE_PATH",
+    "LOG_FORMATS",
     "METRICS_PATH",
     "READY_PATH",
     "STARTUP_PATH",
@@ -46,6 +47,8 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # A Kubernetes label value: the identity also becomes pod labels.
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# auto: json, or text when standard error is a terminal (a developer at a shell).
+LOG_FORMATS = ("auto", "json", "text")
 
 _DNS_LABEL_RULE = (
     "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
@@ -238,6 +241,11 @@ def _check_log_level(name: str, value: object, shown: object) -> None:
         raise ConfigError(name, shown, f"it must be one of {', '.join(_LOG_LEVELS)}")
 
 
+def _check_log_format(name: str, value: object, shown: object) -> None:
+    if value not in LOG_FORMATS:
+        raise ConfigError(name, shown, f"it must be one of {', '.join(LOG_FORMATS)}")
+
+
 def _check_bool(name: str, value: object, shown: object) -> None:
     if not isinstance(value, bool):
         raise ConfigError(name, shown, "it must be true or false")
@@ -323,6 +331,8 @@ class Settings:
         shutdown_hooks_timeout_seconds: bound on the ``on_shutdown`` hooks.
         loop_stall_seconds: an event loop stalled this long fails liveness.
         log_level: level of the runtime's and the server's logs.
+        log_format: ``json`` (one object per line), ``text`` (for a terminal),
+            or ``auto``: ``text`` when standard error is a terminal, else ``json``.
         access_log: whether every request is logged.
         database_url: PostgreSQL to check (``DATABASE_URL``); shown redacted.
         redis_url: Redis to check (``REDIS_URL``); shown redacted.
@@ -345,6 +355,7 @@ class Settings:
     shutdown_hooks_timeout_seconds: float = 3.0
     loop_stall_seconds: float = 10.0
     log_level: str = "info"
+    log_format: str = "auto"
     access_log: bool = False
     database_url: SecretUrl | None = None
     redis_url: SecretUrl | None = None
@@ -427,6 +438,7 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "shutdown_hooks_timeout_seconds": (_to_seconds, _check_seconds),
     "loop_stall_seconds": (_to_seconds, _check_positive_seconds),
     "log_level": (_to_lower, _check_log_level),
+    "log_format": (_to_lower, _check_log_format),
     "access_log": (_to_bool, _check_bool),
     "database_url": (_to_url, _url_checker(("postgres", "postgresql"))),
     "redis_url": (_to_url, _url_checker(("redis", "rediss", "unix"))),

@@ -13,11 +13,11 @@ import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Exemplar, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
@@ -69,6 +69,7 @@ class CallRecorder:
         "buckets",
         "client_errors",
         "errors",
+        "exemplars",
         "name",
         "successes",
         "sum",
@@ -83,6 +84,8 @@ class CallRecorder:
         self.client_errors = 0
         self.sum = 0.0
         self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        # Per bucket, the last sampled call: (trace id, seconds, Unix time).
+        self.exemplars: list[tuple[str, float, float] | None] = [None] * len(self.buckets)
 
     def record(
         self,
@@ -122,6 +125,13 @@ class CallRecorder:
                 self.successes += 1
         finally:
             lock.release()
+        sampled = metrics.sampled_trace_id
+        if sampled is not None:  # tracing is on
+            trace_id = sampled()
+            if trace_id is not None:
+                # One slot per bucket, replaced whole: no lock needed.
+                exemplar = (trace_id, seconds, time.time())
+                self.exemplars[bisect_left(DURATION_BUCKETS, seconds)] = exemplar
 
 
 class AgentMetrics(Collector):
@@ -145,6 +155,8 @@ class AgentMetrics(Collector):
         self._errors: dict[str, int] = {}
         self._error_type = BoundedLabel(MAX_ERROR_TYPES)
         self._cpu = CpuMeter()
+        # Set when tracing is on: the current trace's id if sampled, for exemplars.
+        self.sampled_trace_id: Callable[[], str | None] | None = None
         if registry is not None:
             registry.register(self)
 
@@ -202,6 +214,7 @@ class AgentMetrics(Collector):
                 (r.name, r.successes, r.errors, r.client_errors, r.sum, list(r.buckets))
                 for r in self._recorders.values()
             ]
+            exemplars = {r.name: list(r.exemplars) for r in self._recorders.values()}
             errors = sorted(self._errors.items())
             inflight, queue_depth = len(self.inflight_marks), self.queue_depth
             quantiles = self.latency.quantiles([q for q, _, _ in PERCENTILES], time.perf_counter())
@@ -219,7 +232,11 @@ class AgentMetrics(Collector):
             requests.add_metric([*identity, name, "success"], successes)
             requests.add_metric([*identity, name, "error"], failures)
             requests.add_metric([*identity, name, "client_error"], rejected)
-            durations.add_metric([*identity, name], cumulative(_BUCKET_BOUNDS, buckets), total)
+            durations.add_metric(
+                [*identity, name],
+                _with_exemplars(cumulative(_BUCKET_BOUNDS, buckets), exemplars[name]),
+                total,
+            )
         yield requests
         yield durations
 
@@ -260,3 +277,20 @@ class AgentMetrics(Collector):
         )
         info.add_metric([*identity, self.identity.lifecycle_state], 1)
         yield info
+
+
+def _with_exemplars(
+    buckets: list[tuple[str, float]], exemplars: Sequence[tuple[str, float, float] | None]
+) -> list[tuple[str, float] | tuple[str, float, Exemplar]]:
+    """Cumulative buckets, each with its last sampled call's trace id where there is one.
+
+    Shown only in the OpenMetrics format; the Prometheus text format has no exemplars.
+    """
+    result: list[tuple[str, float] | tuple[str, float, Exemplar]] = []
+    for (bound, count), exemplar in zip(buckets, exemplars, strict=True):
+        if exemplar is None:
+            result.append((bound, count))
+        else:
+            trace_id, seconds, at = exemplar
+            result.append((bound, count, Exemplar({"trace_id": trace_id}, seconds, at)))
+    return result

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.registry import Collector
 
 from greenlang_runtime._http import ASGIApp
-from greenlang_runtime._lifespan import Hook, Lifespan
+from greenlang_runtime._lifespan import Hook, Lifespan, Service
 from greenlang_runtime._metrics_app import make_metrics_app
 from greenlang_runtime._tasks import TaskTracker
 from greenlang_runtime._watchdog import LoopWatchdog
@@ -23,6 +23,7 @@ from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
 from greenlang_runtime.llm import LLMAccounting
 from greenlang_runtime.metrics import AgentMetrics
+from greenlang_runtime.tracing import make_tracing
 
 __all__ = ["AgentRuntime"]
 
@@ -107,12 +108,22 @@ class AgentRuntime:
         self._tasks = TaskTracker(self.metrics.record_error)
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
+        # Spans, when the application or OTEL_* asks for them; None: the
+        # OpenTelemetry API is never called.
+        self.tracing = make_tracing(self.identity, environ)
+        services: list[Service] = [watchdog, self.checks]
+        if self.tracing is not None:
+            self.call_observers.append(self.tracing.capability_spans)
+            self.metrics.sampled_trace_id = self.tracing.sampled_trace_id
+            self.checks.trace_failure = self.tracing.check_failed
+            # Stopped last (services stop in reverse): the others' spans are flushed too.
+            services.insert(0, self.tracing.flush)
         self._lifespan = Lifespan(
             self.lifecycle,
             self._startup_hooks,
             self._shutdown_hooks,
             self.settings.shutdown_hooks_timeout_seconds,
-            services=[watchdog, self.checks],
+            services=services,
             tasks=self._tasks,
             drain_timeout=self.settings.drain_timeout_seconds,
             app=app,
@@ -120,6 +131,8 @@ class AgentRuntime:
         self._asgi_app = RuntimeApp(
             self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app
         )
+        if self.tracing is not None:
+            self._asgi_app.server_spans = self.tracing.server_spans
         self._metrics_app = make_metrics_app(registry)
 
     def __repr__(self) -> str:

@@ -38,7 +38,7 @@ from greenlang_runtime._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.config import Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
-from greenlang_runtime.logs import configure_logging
+from greenlang_runtime.logs import configure_logging, log_secrets
 
 __all__ = ["run", "serve"]
 
@@ -202,7 +202,7 @@ def run(
     ``host``, ``port`` and ``metrics_port`` override ``settings``.
     """
     settings = _with_options(settings, host, port, metrics_port)
-    configure_logging(settings.log_level)
+    configure_logging(settings, app.metrics.identity, log_secrets(settings))
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         status = runner.run(serve(app, metrics_app, settings))
     _leave_abandoned_threads(status)

@@ -9,7 +9,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import opentelemetry.trace as trace_api
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from greenlang_runtime import AgentRuntime
 from tests.helpers import ServedAgent, agent_env, free_port
@@ -112,6 +116,17 @@ def redis(redis_server: RedisServer) -> Iterator[RedisServer]:
     yield redis_server
     if not redis_server.running():
         redis_server.start()
+
+
+@pytest.fixture
+def span_exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    """The application's own tracer provider (set up before any runtime), keeping its spans."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    monkeypatch.setattr(trace_api, "_TRACER_PROVIDER", provider)
+    yield memory
+    provider.shutdown()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from greenlang_runtime._redact import redact_text
@@ -42,6 +43,8 @@ class CheckRunner:
         self.rise = rise
         self.states: dict[str, CheckState] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Set when tracing is on: (dependency, seconds, error type, reason) of a failed check.
+        self.trace_failure: Callable[[str, float, str, str], None] | None = None
 
     def add(self, check: Check) -> None:
         """Register ``check``; a name may be used once."""
@@ -125,6 +128,8 @@ class CheckRunner:
         else:
             reason = redact_text(describe_failure(error, check.timeout), check.secrets)
             changed = state.failed(seconds, reason)
+            if self.trace_failure is not None:
+                self.trace_failure(check.name, seconds, type(error).__name__, reason)
         self.metrics.observe(check.name, seconds, state.status is Status.UP)
         if changed:
             if state.status is Status.UP:

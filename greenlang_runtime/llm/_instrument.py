@@ -102,7 +102,7 @@ def _sync_request(
                     result = cls_request(
                         ref(),
                         cast_to,
-                        with_trace_context(options),
+                        with_trace_context(ref(), options),
                         stream=stream,
                         stream_cls=stream_cls,
                     )
@@ -144,7 +144,7 @@ def _async_request(
                     result = await cls_request(
                         ref(),
                         cast_to,
-                        with_trace_context(options),
+                        with_trace_context(ref(), options),
                         stream=stream,
                         stream_cls=stream_cls,
                     )

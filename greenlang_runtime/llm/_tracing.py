@@ -72,12 +72,20 @@ def use_span(span: Span) -> Any:
     return use(span, end_on_exit=False, record_exception=False)
 
 
-def with_trace_context(options: Any) -> Any:
+def with_trace_context(client: object, options: Any) -> Any:
     """``options`` plus the ``traceparent``, ``tracestate`` and ``baggage`` of the current context.
 
     Call it with the call's span current. The clients send with httpx2, which
     no instrumentation propagates for, so the provider sees the trace here.
+    A client with OpenTelemetry support of its own (anthropic's) is left to
+    send its own span's context (nested in this one) while its tracing is on,
+    and sends none when its user turned its propagation off.
     """
+    own = getattr(client, "_open_telemetry", None)
+    if isinstance(own, Mapping) and (
+        not own.get("propagation", True) or getattr(client, "_tracer", None) is not None
+    ):
+        return options
     from opentelemetry import propagate
 
     carrier: dict[str, str] = {}

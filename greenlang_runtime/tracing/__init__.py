@@ -1,0 +1,77 @@
+"""OpenTelemetry tracing: a span per request, per capability call, per failed check.
+
+Tracing is on when the application has set up a tracer provider of its own
+(which it keeps), or when the ``OTEL_*`` variables ask for an exporter
+(``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_TRACES_EXPORTER``). Otherwise it is
+off, and then nothing here imports or calls the OpenTelemetry API: the
+request and call paths only find that no tracer was registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from greenlang_runtime.config import Identity
+from greenlang_runtime.tracing._config import TracingConfig, read_config, secrets
+
+if TYPE_CHECKING:
+    from greenlang_runtime.tracing._setup import Tracing
+
+__all__ = ["Tracing", "TracingConfig", "make_tracing", "read_config", "secrets"]
+
+logger = logging.getLogger("greenlang_runtime")
+
+# Names a provider class the OpenTelemetry API loads when first asked for one.
+_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
+
+
+def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -> Tracing | None:
+    """The runtime's tracing as the application and the ``OTEL_*`` variables ask, or ``None``.
+
+    Raises :class:`~greenlang_runtime.ConfigError` naming the variable on a
+    bad ``OTEL_*`` value, or when the OTLP exporter (the ``otlp`` extra) is
+    missing.
+    """
+    env = os.environ if environ is None else environ
+    config = read_config(identity, env)
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() in ("true", "1", "yes", "on"):
+        return None
+    own = _application_provider(env)
+    if own is not None:
+        from greenlang_runtime.tracing._setup import Tracing
+
+        logger.debug("tracing with the tracer provider the application set up")
+        return Tracing(own, owned=False)
+    if not config.exporters:
+        return None
+    from greenlang_runtime.tracing._setup import Tracing, build_provider, install
+
+    provider = build_provider(config)
+    install(provider)
+    return Tracing(provider, owned=True)
+
+
+def _application_provider(env: Mapping[str, str]) -> Any:
+    """The tracer provider the application set up, or ``None``.
+
+    Reads the API's module state rather than calling ``get_tracer_provider()``,
+    which would install a proxy, and imports nothing when the application
+    has not imported OpenTelemetry.
+    """
+    api: Any = sys.modules.get("opentelemetry.trace")
+    if api is None and _PROVIDER_VARIABLE not in env:
+        return None
+    if api is None:
+        import opentelemetry.trace as api
+    provider = getattr(api, "_TRACER_PROVIDER", None)
+    if provider is None:
+        if _PROVIDER_VARIABLE not in env:
+            return None
+        provider = api.get_tracer_provider()
+    if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
+        return None
+    return provider

@@ -1,0 +1,184 @@
+"""The runtime's spans: a server span per request, one per capability call, failed checks.
+
+Imported only once tracing is on: everything here calls the OpenTelemetry
+API, which costs about 11 µs a span even without an SDK.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import Token
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from opentelemetry.context import Context
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    get_current_span,
+    set_span_in_context,
+)
+
+from greenlang_runtime._http import Message, Receive, Scope, Send
+from greenlang_runtime.config import CAPABILITIES_PATH
+
+__all__ = ["CapabilitySpans", "ServerSpans", "check_failed", "sampled_trace_id"]
+
+_CAPABILITY_PREFIX: Final = CAPABILITIES_PATH + "/"
+_CAPABILITY_ROUTE: Final = _CAPABILITY_PREFIX + "{name}"
+# The request headers that carry trace context in (W3C trace context and baggage).
+_CONTEXT_HEADERS: Final = frozenset((b"traceparent", b"tracestate", b"baggage"))
+
+Route = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CapabilitySpans:
+    """A :class:`~greenlang_runtime.capabilities.CallObserver`: a span per capability call.
+
+    The span is made current for the call (``begin`` and ``end`` run in the
+    caller's context), so spans started inside it, LLM calls included, are
+    its children; over HTTP it is a child of the request's server span.
+    """
+
+    __slots__ = ("_names", "_tracer")
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+        self._names: dict[str, str] = {}
+
+    def begin(self, capability: str, payload: Any) -> object:
+        """Start the call's span and make it current."""
+        name = self._names.get(capability)
+        if name is None:
+            name = self._names[capability] = f"capability {capability}"
+        span = self._tracer.start_span(
+            name, kind=SpanKind.INTERNAL, attributes={"greenlang.capability": capability}
+        )
+        return span, otel_context.attach(set_span_in_context(span))
+
+    def end(self, token: object, outcome: str, error: BaseException | None) -> None:
+        """Restore the caller's context and end the span with the call's outcome."""
+        span: Span
+        attached: Token[Context]
+        span, attached = token  # type: ignore[misc]
+        otel_context.detach(attached)
+        if span.is_recording():
+            span.set_attribute("greenlang.outcome", outcome)
+            if error is not None:
+                span.set_attribute("error.type", type(error).__name__)
+            if outcome == "error":
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end()
+
+
+class ServerSpans:
+    """A server span per HTTP request, a child of the caller's ``traceparent`` when sent.
+
+    Named by the route template (``POST /v1/capabilities/{name}``, or the
+    author's Starlette route), never by the raw path; by the method alone
+    when no route matched.
+    """
+
+    __slots__ = ("_tracer",)
+
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+        """Serve the request with ``route`` inside its server span."""
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path.startswith(_CAPABILITY_PREFIX):
+            template: str | None = _CAPABILITY_ROUTE
+        elif path == CAPABILITIES_PATH:
+            template = CAPABILITIES_PATH
+        else:
+            template = None  # known once the author's router has matched
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _CONTEXT_HEADERS
+        }
+        parent = propagate.extract(carrier) if carrier else otel_context.Context()
+        attributes: dict[str, str | int] = {
+            "http.request.method": method,
+            "url.path": path,
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+        }
+        if template is not None:
+            attributes["http.route"] = template
+        span = self._tracer.start_span(
+            method if template is None else f"{method} {template}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+        )
+        attached = otel_context.attach(set_span_in_context(span, parent))
+        status = 500
+
+        def send_status(message: Message) -> Awaitable[None]:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            return send(message)
+
+        try:
+            await route(scope, receive, send_status)
+        except BaseException as error:
+            span.set_attribute("error.type", type(error).__name__)
+            raise
+        finally:
+            otel_context.detach(attached)
+            _finish(span, scope, method, template, status)
+
+
+def _finish(span: Span, scope: Scope, method: str, template: str | None, status: int) -> None:
+    if template is None:
+        template = getattr(scope.get("route"), "path", None)
+        if template is not None:
+            span.update_name(f"{method} {template}")
+            span.set_attribute("http.route", template)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
+        span.set_attribute("error.type", str(status))
+    span.end()
+
+
+def check_failed(
+    tracer: Tracer, dependency: str, seconds: float, error_type: str, reason: str
+) -> None:
+    """Record a failed dependency check, which took ``seconds`` and ended now, as a span.
+
+    Args:
+        error_type: the class of what the check raised (``TimeoutError``, ...).
+        reason: the failure as probes show it, secrets already masked.
+    """
+    ended = time.time_ns()
+    span = tracer.start_span(
+        f"check {dependency}",
+        context=otel_context.Context(),  # a background task: a trace of its own
+        kind=SpanKind.CLIENT,
+        attributes={"greenlang.dependency": dependency, "error.type": error_type},
+        start_time=ended - int(seconds * 1e9),
+    )
+    span.set_status(Status(StatusCode.ERROR, reason))
+    span.end(end_time=ended)
+
+
+def sampled_trace_id() -> str | None:
+    """The current trace's id in hex when it is sampled (for exemplars), else ``None``."""
+    span = get_current_span()
+    if span is INVALID_SPAN:
+        return None
+    context = span.get_span_context()
+    if not context.trace_flags.sampled:
+        return None
+    return format(context.trace_id, "032x")
