@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
+from greenlang_runtime import _spec_model as _spec
 from greenlang_runtime import _spec_rules as rules
-from greenlang_runtime import spec as _spec
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
 from greenlang_runtime.metrics import DURATION_BUCKETS
@@ -64,8 +65,8 @@ _LARGEST_BUCKET = DURATION_BUCKETS[-1]
 _MIN_AVAILABILITY = 95.0
 
 
-def parse_table(table: Mapping[str, object], *, name: str, version: str) -> _spec.AgentSpec:
-    """Check every key of ``[tool.greenlang-runtime]`` and build the spec."""
+def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict[str, Any]:
+    """Check every key of ``[tool.greenlang-runtime]``; return the spec's fields."""
     rules.table("", table, _KEYS)
     _project_version(version)
     agent_id = rules.dns_label("agent-id", table.get("agent-id", _default_id(name)))
@@ -81,64 +82,71 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> _spe
     }
     resources = rules.table("resources", table.get("resources", {}), _RESOURCE_KEYS)
     scaling = rules.table("scaling", table.get("scaling", {}), _SCALING_KEYS)
-    spec = _spec.AgentSpec(
-        name=name,
-        version=version,
-        tenant=tenant,
-        agent_id=agent_id,
-        app=_spec.check_app(table["app"]) if "app" in table else None,
-        lifecycle_state=rules.label_value(
+    fields: dict[str, Any] = {
+        "name": name,
+        "version": version,
+        "tenant": tenant,
+        "agent_id": agent_id,
+        "app": _spec.check_app(table["app"]) if "app" in table else None,
+        "lifecycle_state": rules.label_value(
             "lifecycle-state", table.get("lifecycle-state", "active")
         ),
-        registry=registry,
-        image=_image_path("image", table.get("image", f"{registry}/{tenant}/{agent_id}")),
-        image_digest=_digest("image-digest", table.get("image-digest", "")),
-        registry_url=_url("registry-url", table.get("registry-url", ""), "https://"),
-        sla_tier=tier,
-        slo=_slo(table.get("slo", {}), _spec.tier_slo(tier)),
-        data_residency=rules.label_value(
+        "registry": registry,
+        "image": _image_path("image", table.get("image", f"{registry}/{tenant}/{agent_id}")),
+        "image_digest": _digest("image-digest", table.get("image-digest", "")),
+        "registry_url": _url("registry-url", table.get("registry-url", ""), "https://"),
+        "sla_tier": tier,
+        "slo": _slo(table.get("slo", {}), _spec.tier_slo(tier)),
+        "data_residency": rules.label_value(
             "data-residency", table.get("data-residency", ""), empty=True
         ),
-        dependencies=rules.subset(
+        "dependencies": rules.subset(
             "dependencies", table.get("dependencies", []), _spec.DEPENDENCIES
         ),
-        llm_providers=rules.subset(
+        "llm_providers": rules.subset(
             "llm-providers", table.get("llm-providers", []), _spec.LLM_PROVIDERS
         ),
-        rollout=rules.choice("rollout", table.get("rollout", "rolling"), _spec.ROLLOUTS),
-        tenant_quota=rules.flag("tenant-quota", table.get("tenant-quota", False)),
-        node_pool=rules.label_value("node-pool", table.get("node-pool", "agents"), empty=True),
-        ingress_namespace=rules.dns_label(
+        "rollout": rules.choice("rollout", table.get("rollout", "rolling"), _spec.ROLLOUTS),
+        "tenant_quota": rules.flag("tenant-quota", table.get("tenant-quota", False)),
+        "node_pool": rules.label_value("node-pool", table.get("node-pool", "agents"), empty=True),
+        "ingress_namespace": rules.dns_label(
             "ingress-namespace", table.get("ingress-namespace", "ingress-nginx")
         ),
-        monitoring_namespace=rules.dns_label(
+        "monitoring_namespace": rules.dns_label(
             "monitoring-namespace", table.get("monitoring-namespace", "monitoring")
         ),
-        prometheus_url=_url(
+        "prometheus_url": _url(
             "prometheus-url",
             table.get("prometheus-url", _spec.DEFAULT_PROMETHEUS_URL),
             "http://",
             "https://",
         ),
-        argocd=_argocd(table["argocd"]) if "argocd" in table else None,
-        resources=_resources("resources", resources, _spec.Resources()),
-        scaling=_scaling("scaling", scaling, _spec.Scaling()),
-        environments=overrides,
-    )
-    for environment in spec.environments:
-        spec.for_environment(environment)
-    return spec
+        "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
+        "resources": _resources("resources", resources, _spec.Resources()),
+        "scaling": _scaling("scaling", scaling, _spec.Scaling()),
+        "environments": overrides,
+    }
+    for environment, values in overrides.items():
+        merge_overrides(
+            fields["resources"], fields["scaling"], fields["image_digest"], values, environment
+        )
+    return fields
 
 
 def merge_overrides(
-    spec: _spec.AgentSpec, overrides: Mapping[str, object], environment: str
+    resources: _spec.Resources,
+    scaling: _spec.Scaling,
+    digest: str,
+    overrides: Mapping[str, object],
+    environment: str,
 ) -> tuple[_spec.Resources, _spec.Scaling, str]:
     """The resources, scaling and image digest of ``environment``, checked after merging."""
     prefix = f"environments.{environment}"
-    resources = _resources(prefix, overrides, spec.resources)
-    scaling = _scaling(prefix, overrides, spec.scaling)
-    digest = _digest(f"{prefix}.image-digest", overrides.get("image-digest", spec.image_digest))
-    return resources, scaling, digest
+    return (
+        _resources(prefix, overrides, resources),
+        _scaling(prefix, overrides, scaling),
+        _digest(f"{prefix}.image-digest", overrides.get("image-digest", digest)),
+    )
 
 
 def _default_id(name: str) -> str:

@@ -8,12 +8,28 @@ Every error is a :class:`SpecError` whose one-line message names the field.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greenlang_runtime._spec_model import (
+    DEFAULT_PROMETHEUS_URL,
+    DEFAULT_REGISTRY,
+    DEPENDENCIES,
+    LLM_PROVIDERS,
+    NAMESPACE_SUFFIXES,
+    ROLLOUTS,
+    SLA_TIERS,
+    TABLE,
+    ArgoCD,
+    Resources,
+    Scaling,
+    Slo,
+    check_app,
+    tier_slo,
+)
+from greenlang_runtime._spec_table import merge_overrides, parse_table
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
 
@@ -39,68 +55,8 @@ __all__ = [
     "tier_slo",
 ]
 
-TABLE = "greenlang-runtime"
-DEPENDENCIES = ("postgres", "redis")
-LLM_PROVIDERS = ("anthropic", "openai")
-ROLLOUTS = ("rolling", "canary", "blue-green")
-SLA_TIERS = ("basic", "standard", "premium")
-NAMESPACE_SUFFIXES: Mapping[str, str] = {
-    "development": "dev",
-    "staging": "staging",
-    "production": "prod",
-}
-_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-DEFAULT_REGISTRY = "registry.greenlang.io"
-DEFAULT_PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 
-
-@dataclass(frozen=True, slots=True)
-class Resources:
-    """Requests and limits of the agent container (Kubernetes quantities)."""
-
-    cpu_request: str = "250m"
-    cpu_limit: str = "1"
-    memory_request: str = "256Mi"
-    memory_limit: str = "512Mi"
-
-
-@dataclass(frozen=True, slots=True)
-class Scaling:
-    """The HorizontalPodAutoscaler's bounds and per-pod targets."""
-
-    min_replicas: int = 2
-    max_replicas: int = 10
-    target_cpu_percent: int = 70
-    target_memory_percent: int = 80
-    target_requests_per_second: float = 50.0
-    target_queue_depth: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Slo:
-    """The thresholds the alerts hold the agent to; defaults come from the SLA tier."""
-
-    availability_percent: float
-    p95_latency_seconds: float
-    error_rate_percent: float
-
-
-# availability %, p95 seconds, error rate % per SLA tier.
-_TIER_SLOS: Mapping[str, Slo] = {
-    "basic": Slo(99.0, 2.0, 5.0),
-    "standard": Slo(99.9, 1.0, 1.0),
-    "premium": Slo(99.99, 0.5, 0.5),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ArgoCD:
-    """Where Argo CD finds ``deploy/``; one Application per environment."""
-
-    repo_url: str
-    path: str = "deploy"
-    target_revision: str = "HEAD"
-    project: str = "default"
+_STANDARD_SLO = tier_slo("standard")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +93,7 @@ class AgentSpec:
     image_digest: str = ""
     registry_url: str = ""
     sla_tier: str = "standard"
-    slo: Slo = _TIER_SLOS["standard"]
+    slo: Slo = _STANDARD_SLO
     data_residency: str = ""
     dependencies: tuple[str, ...] = ()
     llm_providers: tuple[str, ...] = ()
@@ -162,13 +118,10 @@ class AgentSpec:
         source: str = "pyproject.toml",
     ) -> AgentSpec:
         """Check ``[tool.greenlang-runtime]`` and build the spec; errors name ``source``."""
-        from greenlang_runtime._spec_table import parse_table
-
         try:
-            spec = parse_table(table, name=name, version=version)
+            return cls(**parse_table(table, name=name, version=version))
         except SpecError as error:
             raise SpecError(error.field, error.value, error.reason, source) from None
-        return spec
 
     @property
     def registry_entry(self) -> str:
@@ -186,10 +139,10 @@ class AgentSpec:
             raise SpecError(
                 "environment", environment, f"it must be one of {', '.join(ENVIRONMENTS)}"
             )
-        from greenlang_runtime._spec_table import merge_overrides
-
         overrides = self.environments.get(environment, {})
-        resources, scaling, digest = merge_overrides(self, overrides, environment)
+        resources, scaling, digest = merge_overrides(
+            self.resources, self.scaling, self.image_digest, overrides, environment
+        )
         return EnvironmentSpec(
             agent=self,
             environment=environment,
@@ -198,11 +151,6 @@ class AgentSpec:
             scaling=scaling,
             image_digest=digest,
         )
-
-
-def tier_slo(tier: str) -> Slo:
-    """The default SLO thresholds of an SLA tier."""
-    return _TIER_SLOS[tier]
 
 
 def read_pyproject(directory: Path) -> tuple[Mapping[str, object], str]:
@@ -233,15 +181,6 @@ def project_app(directory: Path) -> str | None:
     if table is None or "app" not in table:
         return None
     return check_app(table["app"], source)
-
-
-def check_app(value: object, source: str = "pyproject.toml") -> str:
-    """``value`` if it names what ``run`` serves as ``MODULE:ATTR``."""
-    if not isinstance(value, str) or not _TARGET.fullmatch(value):
-        raise SpecError(
-            "app", value, "it must have the form MODULE:ATTR, e.g. my_agent.agent:runtime", source
-        )
-    return value
 
 
 def load_spec(directory: Path) -> AgentSpec:

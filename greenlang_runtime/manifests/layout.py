@@ -12,18 +12,16 @@ from typing import Any
 
 import yaml
 
+import greenlang_runtime.manifests.autoscaling as autoscaling
+import greenlang_runtime.manifests.core as core
+import greenlang_runtime.manifests.dashboard as dashboard
+import greenlang_runtime.manifests.delivery as delivery
+import greenlang_runtime.manifests.monitoring as monitoring
+import greenlang_runtime.manifests.network as network
+import greenlang_runtime.manifests.promtool as promtool
+import greenlang_runtime.manifests.tenancy as tenancy
+import greenlang_runtime.manifests.workload as workload
 from greenlang_runtime.config import ENVIRONMENTS
-from greenlang_runtime.manifests import (
-    autoscaling,
-    core,
-    dashboard,
-    delivery,
-    monitoring,
-    network,
-    promtool,
-    tenancy,
-    workload,
-)
 from greenlang_runtime.manifests._jsonpatch import diff
 from greenlang_runtime.manifests._meta import Document
 from greenlang_runtime.spec import AgentSpec, EnvironmentSpec
