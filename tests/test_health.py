@@ -274,6 +274,6 @@ def test_check_declared_twice_is_an_error(runtime: AgentRuntime) -> None:
 )
 def test_bad_check_bounds_are_errors(runtime: AgentRuntime, option: str, value: float) -> None:
     """A zero, negative or NaN timeout or interval fails at declaration, naming the option."""
+    bounds: dict[str, Any] = {option: value}
     with pytest.raises(CheckError, match=f"Dependency check 'db': {option}={value!r} is invalid"):
-        bounds: dict[str, Any] = {option: value}
         runtime.dependency("db", **bounds)(lambda: None)
