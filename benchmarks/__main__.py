@@ -16,7 +16,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import direct_call, footprint, http_loopback, in_process, llm, readiness
+from benchmarks import (
+    direct_call,
+    footprint,
+    http_loopback,
+    in_process,
+    llm,
+    readiness,
+    tracing,
+)
 from benchmarks._common import ROOT, Section, progress, table
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -27,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "footprint": footprint.run,
     "readiness": readiness.run,
     "llm": llm.run,
+    "tracing": tracing.run,
 }
 _LIBRARIES = (
     "starlette",

@@ -255,3 +255,28 @@ def test_anthropic_requests_name_the_innermost_span_or_none_when_turned_off(
         version, sent_trace, sent_parent, flags = sent["traceparent"].split("-")
         assert (version, sent_trace, sent_parent) == ("00", trace_id, span_id)
         assert int(flags, 16) & 1 == 1  # sampled
+
+
+def test_without_tracing_a_served_agent_never_loads_opentelemetry(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """Tracing off: requests, calls and logs run without OpenTelemetry even imported."""
+    agent = serve_agent(
+        """
+        import sys
+        from greenlang_runtime import AgentRuntime
+
+        runtime = AgentRuntime()
+
+        @runtime.capability
+        def loaded(payload):
+            return sorted(m for m in sys.modules if m.startswith("opentelemetry"))
+        """,
+        {"GL_ACCESS_LOG": "true"},
+    )
+    agent.wait_until("/health/startup")
+    response = httpx2.post(agent.url + "/v1/capabilities/loaded", json={})
+    assert (response.status_code, response.json()) == (200, [])
+    status, log = agent.stop()
+    assert status == 0
+    assert "POST /v1/capabilities/loaded" in log  # the access log ran too
