@@ -7,10 +7,7 @@ its namespace and patches (RFC 6902) exactly what its environment changes, so
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
-
-import yaml
+from collections.abc import Sequence
 
 import greenlang_runtime.manifests.autoscaling as autoscaling
 import greenlang_runtime.manifests.core as core
@@ -24,6 +21,7 @@ import greenlang_runtime.manifests.workload as workload
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.manifests._jsonpatch import diff
 from greenlang_runtime.manifests._meta import Document
+from greenlang_runtime.manifests._yaml import dump
 from greenlang_runtime.spec import AgentSpec, EnvironmentSpec
 
 __all__ = [
@@ -152,26 +150,3 @@ def _in_namespace(doc: Document, namespace: str) -> Document:
     meta = {"name": doc["metadata"]["name"], "namespace": namespace}
     meta.update((k, v) for k, v in doc["metadata"].items() if k != "name")
     return {**doc, "metadata": meta}
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style everywhere; multi-line strings (rule expressions, JSON) as literals."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        # Shared dicts (a selector used twice) are written out, never as &anchors.
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)
-
-
-def dump(documents: Iterable[Any]) -> str:
-    """``documents`` as YAML, separated by ``---``."""
-    return yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000
-    )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import yaml
-
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.config import METRICS_PATH
 from greenlang_runtime.manifests._meta import Document, metadata, selector
+from greenlang_runtime.manifests._yaml import dump
 from greenlang_runtime.manifests.autoscaling import REQUEST_RATE_METRIC
 from greenlang_runtime.manifests.rules import rule_groups
 from greenlang_runtime.spec import EnvironmentSpec
@@ -84,5 +83,5 @@ def adapter_rules(env: EnvironmentSpec, namespace: str) -> Document:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": meta,
-        "data": {"config.yaml": yaml.safe_dump({"rules": rules}, sort_keys=False)},
+        "data": {"config.yaml": dump([{"rules": rules}])},
     }
