@@ -7,17 +7,12 @@ from pathlib import Path
 import click
 
 from greenlang_runtime import __version__
+from greenlang_runtime._bad_input import BadInput
 from greenlang_runtime.exceptions import GreenlangRuntimeError, TargetError
 from greenlang_runtime.manifests._command import manifests
 from greenlang_runtime.scaffold._command import new
 
 __all__ = ["main"]
-
-
-class _Failure(click.ClickException):
-    """Bad input: one line on standard error, exit status 2."""
-
-    exit_code = 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +50,7 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
             served = AgentRuntime(app=served)
         served.run(host=host, port=port, metrics_port=metrics_port)
     except GreenlangRuntimeError as error:
-        raise _Failure(str(error)) from None
+        raise BadInput(str(error)) from None
     raise SystemExit(0)
 
 
@@ -101,7 +96,7 @@ def wait_for_dependencies(timeout: float, target: str | None) -> None:
                 raise TargetError(target, f"it is a {type(served).__name__}, not an AgentRuntime")
             runner = served.checks
     except GreenlangRuntimeError as error:
-        raise _Failure(str(error)) from None
+        raise BadInput(str(error)) from None
     checks = [state.check for state in runner.states.values()]
     if not checks:
         click.echo("No dependencies to wait for: DATABASE_URL and REDIS_URL are not set.")

@@ -25,6 +25,7 @@ __all__ = [
     "LOG_FORMATS",
     "METRICS_PATH",
     "READY_PATH",
+    "RUN_AS_UID",
     "STARTUP_PATH",
     "Identity",
     "SecretUrl",
@@ -40,6 +41,9 @@ METRICS_PATH = "/metrics"
 # Added to pre-stop + drain + hooks for the pod's terminationGracePeriodSeconds:
 # time for the process to exit after its hooks, before the kubelet's SIGKILL.
 GRACE_MARGIN_SECONDS = 2.0
+# The uid (and gid) the agent's image and its pod run as: not root, and at
+# least 10000 so it matches no user of the node.
+RUN_AS_UID = 10001
 
 ENVIRONMENTS = ("development", "staging", "production")
 

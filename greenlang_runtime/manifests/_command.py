@@ -6,16 +6,11 @@ from pathlib import Path
 
 import click
 
+from greenlang_runtime._bad_input import BadInput
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import GreenlangRuntimeError
 
 __all__ = ["manifests"]
-
-
-class _Failure(click.ClickException):
-    """Bad input: one line on standard error, exit status 2."""
-
-    exit_code = 2
 
 
 @click.command()
@@ -49,17 +44,17 @@ def manifests(project: str, environment: str | None, output: str | None, check: 
 
     # Checked here rather than by click, so that every mistake is one line.
     if environment is not None and environment not in ENVIRONMENTS:
-        raise _Failure(
+        raise BadInput(
             f"--environment={environment!r} is invalid: it must be one of "
             f"{', '.join(ENVIRONMENTS)}."
         )
     if not Path(project).is_dir():
-        raise _Failure(f"--project={project!r} is invalid: it is not a directory.")
+        raise BadInput(f"--project={project!r} is invalid: it is not a directory.")
     environments = (environment,) if environment else ENVIRONMENTS
     if output == "":
-        raise _Failure("--output='' is invalid: give a directory, or - for standard output.")
+        raise BadInput("--output='' is invalid: give a directory, or - for standard output.")
     if output == "-" and check:
-        raise _Failure("--check compares files on disk: it cannot be used with --output -.")
+        raise BadInput("--check compares files on disk: it cannot be used with --output -.")
     try:
         spec = load_spec(Path(project))
         if output == "-":
@@ -77,5 +72,5 @@ def manifests(project: str, environment: str | None, output: str | None, check: 
             return
         write_tree(root, files, environments)
     except GreenlangRuntimeError as error:
-        raise _Failure(str(error)) from None
+        raise BadInput(str(error)) from None
     click.echo(f"Wrote {len(files)} files to {root}.")

@@ -14,6 +14,7 @@ from greenlang_runtime.config import (
     LIVE_PATH,
     METRICS_PATH,
     READY_PATH,
+    RUN_AS_UID,
     STARTUP_PATH,
     Settings,
     env_name,
@@ -30,7 +31,6 @@ from greenlang_runtime.spec import EnvironmentSpec
 
 __all__ = [
     "CONFIG_MOUNT",
-    "RUN_AS",
     "SECRET_KEYS",
     "checkov_skips",
     "config_name",
@@ -41,7 +41,6 @@ __all__ = [
     "secret_name",
 ]
 
-RUN_AS = 10001
 CONFIG_MOUNT = "/etc/greenlang-runtime"
 # The Secret's keys and the variables the runtime reads them from.
 SECRET_KEYS = {
@@ -138,9 +137,9 @@ def pod_template(env: EnvironmentSpec) -> Document:
         "terminationGracePeriodSeconds": grace_period_seconds(),
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "fsGroup": RUN_AS,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_UID,
+            "fsGroup": RUN_AS_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "initContainers": [_wait_container(env)],
@@ -256,8 +255,8 @@ def _probe(path: str, *, period: int, timeout: int, failures: int) -> Document:
 def _container_security() -> Document:
     return {
         "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
+        "runAsUser": RUN_AS_UID,
+        "runAsGroup": RUN_AS_UID,
         "allowPrivilegeEscalation": False,
         "privileged": False,
         "readOnlyRootFilesystem": True,

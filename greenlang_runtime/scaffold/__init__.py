@@ -22,7 +22,7 @@ _PYPROJECT = PurePosixPath("pyproject.toml")
 
 def _context(values: ProjectValues) -> dict[str, object]:
     # The image's user is the uid the Deployment's securityContext runs the pod as.
-    from greenlang_runtime.manifests.workload import RUN_AS
+    from greenlang_runtime.config import RUN_AS_UID
 
     settings = Settings()
     extras = ",".join(sorted((*values.dependencies, *values.llm_providers)))
@@ -33,7 +33,7 @@ def _context(values: ProjectValues) -> dict[str, object]:
         "package": values.package,
         "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
         "testing_requirement": f"greenlang-runtime[testing]>={__version__}",
-        "uid": RUN_AS,
+        "uid": RUN_AS_UID,
         "http_port": settings.http_port,
         "metrics_port": settings.metrics_port,
     }

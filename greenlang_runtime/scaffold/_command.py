@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from greenlang_runtime._bad_input import BadInput
 from greenlang_runtime.exceptions import ConfigError, GreenlangRuntimeError, SpecError
 from greenlang_runtime.scaffold._values import FIELDS, FIELDS_BY_KEY, ProjectValues, check_name
 from greenlang_runtime.scaffold._writer import check_target
@@ -16,12 +17,6 @@ from greenlang_runtime.scaffold._writer import check_target
 __all__ = ["new"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class _Failure(click.ClickException):
-    """Bad input or a failed write: one line on standard error, exit status 2."""
-
-    exit_code = 2
 
 
 def _field_options(function: _F) -> _F:
@@ -95,9 +90,9 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
             values = ask(values, given, check_values)
         project = create_project(values, target.parent)
     except GreenlangRuntimeError as error:
-        raise _Failure(str(error)) from None
+        raise BadInput(str(error)) from None
     except OSError as error:
-        raise _Failure(
+        raise BadInput(
             f"Cannot write the project to {target}: {error}; nothing was left behind."
         ) from None
     click.echo(f"Created the agent project {name} in {project}. Next:")
