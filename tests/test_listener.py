@@ -312,3 +312,20 @@ def test_every_call_status_over_real_http(
     )
     # Only the 500 is the agent's error.
     assert scrape(agent, "explode") == (0, 1, 0, 1, 1)
+
+
+@pytest.mark.integration
+def test_big_head_with_its_body_and_a_pipelined_request_are_served(agent: ServedAgent) -> None:
+    """A head under the limit sent with its large body, then a second request, both get 200."""
+    payload = b'"' + b"x" * 20_000 + b'"'
+    first = (
+        b"POST /v1/capabilities/echo HTTP/1.1\r\nHost: agent\r\n"
+        b"Content-Type: application/json\r\nX-Pad: " + b"p" * 60_000 + b"\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(payload) + payload
+    )
+    second = b"GET /health/live HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n"
+    with connect(agent) as sock:
+        sock.sendall(first + second)  # 60 KB of head + 20 KB of body + more, in one write
+        answer = read_to_close(sock)
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert payload in answer
