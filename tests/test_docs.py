@@ -12,8 +12,11 @@ import pytest
 from greenlang_runtime import metric_names
 from greenlang_runtime.cli import main
 from greenlang_runtime.config import Settings, env_name
+from greenlang_runtime.manifests.rules import rule_groups
+from greenlang_runtime.spec import load_spec
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+EXAMPLE = DOCS.parent / "examples" / "cbam_calculator"
 
 # The identity and the platform's variables, read outside Settings.
 IDENTITY_VARIABLES = ("AGENT_ID", "AGENT_VERSION", "TENANT_ID", "ENVIRONMENT")
@@ -59,3 +62,14 @@ def test_every_cli_command_and_option_is_on_the_cli_page(name: str, command: cli
     ]
     missing = [opt for opt in options if f"`{opt}`" not in section]
     assert missing == []
+
+
+def test_every_generated_alert_has_a_runbook_entry() -> None:
+    """Each alert of the generated PrometheusRule has its own section on docs/runbook.md."""
+    spec = load_spec(EXAMPLE)
+    alerts = [
+        rule["alert"] for group in rule_groups(spec) for rule in group["rules"] if "alert" in rule
+    ]
+    headings = set(re.findall(r"^## (\S+)$", (DOCS / "runbook.md").read_text(), re.MULTILINE))
+    assert len(alerts) == 6
+    assert sorted(set(alerts) - headings) == []
