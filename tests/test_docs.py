@@ -73,3 +73,18 @@ def test_every_generated_alert_has_a_runbook_entry() -> None:
     headings = set(re.findall(r"^## (\S+)$", (DOCS / "runbook.md").read_text(), re.MULTILINE))
     assert len(alerts) == 6
     assert sorted(set(alerts) - headings) == []
+
+
+def test_every_public_name_is_on_the_api_page() -> None:
+    """Every name the package and its testing module export, and every runtime method."""
+    import greenlang_runtime
+    import greenlang_runtime.testing
+    from greenlang_runtime import AgentRuntime
+
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    names = [n for n in greenlang_runtime.__all__ if not n.startswith("_")]
+    names += greenlang_runtime.testing.__all__
+    methods = [n for n in dir(AgentRuntime) if not n.startswith("_")]
+    missing = [n for n in names if f"`{n}" not in text]
+    missing += [m for m in methods if f"runtime.{m}" not in text]
+    assert missing == []
