@@ -177,13 +177,12 @@ def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]
     if isinstance(result, stream_types):
         _watch_stream(result, call)
     elif _is_raw(result):
-        if stream or not result.http_response.is_closed:
-            _hook_parse(result, call, stream_types)
-        else:
+        _hook_parse(result, call, stream_types)
+        if not stream and result.http_response.is_closed:
             # The body is in memory: parsing it now costs the caller nothing,
             # as the response keeps the parsed object for its own parse().
-            _hook_parse(result, call, stream_types)
-            _parse_now(result)
+            with contextlib.suppress(Exception):
+                result.parse()
             call.finish()
     else:
         call.route.observe(call, result)
@@ -196,18 +195,11 @@ async def follow_async(
     """:func:`follow` for async clients, whose raw responses may parse asynchronously."""
     if _is_raw(result) and not stream and result.http_response.is_closed:
         _hook_parse(result, call, stream_types)
-        try:
+        # A body that does not parse is the caller's to find: their parse() raises.
+        with contextlib.suppress(Exception):
             parsed = result.parse()
             if inspect.isawaitable(parsed):
                 await parsed
-        except Exception:  # noqa: S110 - the caller's own parse() will raise it
-            pass
         call.finish()
     else:
         follow(result, call, stream, stream_types)
-
-
-def _parse_now(result: Any) -> None:
-    # A body that does not parse is the caller's to find: their parse() raises.
-    with contextlib.suppress(Exception):
-        result.parse()

@@ -37,6 +37,8 @@ def llm_value(runtime: AgentRuntime) -> Callable[..., float | None]:
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
 
 
+# llm_value(name, provider, model, **labels)
+Read = Callable[..., float | None]
 # counted(provider, model, tokens, cost, *, success=1, error=0)
 Counted = Callable[..., None]
 

@@ -14,11 +14,11 @@ import pytest
 from greenlang_runtime import AgentRuntime
 from greenlang_runtime.llm._collector import MAX_MODELS
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage, metric_value
+from tests.llm.conftest import Read
 
 pytestmark = pytest.mark.integration
 
 ASK: dict[str, Any] = {"max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]}
-Read = Callable[..., float | None]
 
 
 def test_unknown_model_counts_tokens_at_no_cost_and_warns_once(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -12,7 +11,7 @@ import pytest
 
 from greenlang_runtime import AgentRuntime
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage
-from tests.llm.conftest import Counted
+from tests.llm.conftest import Counted, Read
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +20,6 @@ CHAT: dict[str, Any] = {"model": GPT, "messages": [{"role": "user", "content": "
 # prompt_tokens 1000 include 200 cached; 300 completion tokens.
 CACHED = FakeUsage(input_tokens=1000, output_tokens=300, cache_read_tokens=200)
 CACHED_COST = (800 * 2.5 + 200 * 1.25 + 300 * 10) / 1e6  # = 0.00525
-
-Read = Callable[..., float | None]
 
 
 def client(runtime: AgentRuntime, fake: FakeLLMServer, **options: Any) -> openai.OpenAI:
