@@ -151,8 +151,8 @@ def run() -> Section:
             f"{CALLS:,} calls per variant per round, {ROUNDS} rounds interleaved. "
             "The async variants are awaited inside one running event loop (uvloop). "
             "The decorated calls record the full metric set (request counts, duration "
-            "histogram, in-flight gauge, sliding latency quantiles); tracing is not "
-            "implemented, so it is off. "
+            "histogram, in-flight gauge, sliding latency quantiles); tracing is off "
+            "(its cost is in section 5). "
             "Figures are medians over rounds; *added* is the median of the per-round "
             "differences, decorated minus bare (loop overhead cancels out)."
         ),

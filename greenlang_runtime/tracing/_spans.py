@@ -50,16 +50,18 @@ class CapabilitySpans:
 
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
-        self._names: dict[str, str] = {}
+        # Per capability, built once: its span name and attributes (the SDK copies them).
+        self._names: dict[str, tuple[str, dict[str, str]]] = {}
 
     def begin(self, capability: str, payload: Any) -> object:
         """Start the call's span and make it current."""
-        name = self._names.get(capability)
-        if name is None:
-            name = self._names[capability] = f"capability {capability}"
-        span = self._tracer.start_span(
-            name, kind=SpanKind.INTERNAL, attributes={"greenlang.capability": capability}
-        )
+        named = self._names.get(capability)
+        if named is None:
+            named = self._names[capability] = (
+                f"capability {capability}",
+                {"greenlang.capability": capability},
+            )
+        span = self._tracer.start_span(named[0], kind=SpanKind.INTERNAL, attributes=named[1])
         return span, otel_context.attach(set_span_in_context(span))
 
     def end(self, token: object, outcome: str, error: BaseException | None) -> None:
