@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 import re
 import sys
 from collections.abc import Iterable
@@ -103,9 +104,11 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in entry and not key.startswith("_"):
-                entry[key] = (
-                    value if isinstance(value, int | float | bool) else _redact(str(value), secrets)
+                # Numbers stay numbers (NaN and infinities are not JSON); the rest is text.
+                plain = isinstance(value, int) or (
+                    isinstance(value, float) and math.isfinite(value)
                 )
+                entry[key] = value if plain else _redact(str(value), secrets)
         if record.exc_info:
             entry["exception"] = _redact(self.formatException(record.exc_info), secrets)
         if record.stack_info:

@@ -21,6 +21,7 @@ from tests.helpers import ServedAgent
 from tests.servers import BlackHole
 
 IDENTITY = Identity(agent_id="gl-cbam", version="2.3.1", tenant_id="customer-abc-123")
+NAN = float("nan")
 SECRETS = ("hunter2", "sk-ant-api03-abcdefghijklmnopqrstuv", "Zm9vOmJhcg", "tok3n", "pa55")
 _LOGGERS = ("", "greenlang_runtime", "uvicorn", "uvicorn.access", "uvicorn.error", "author")
 
@@ -50,7 +51,7 @@ def record(message: str, *args: object, **fields: Any) -> logging.LogRecord:
 def test_a_json_line_has_time_level_logger_message_and_identity() -> None:
     """The fixed fields, with the time in UTC to the millisecond and extra= fields kept."""
     line = JsonFormatter(IDENTITY).format(
-        record("report for %s sent", "B-7", created=0.25, order_id="B-7", lines=3)
+        record("report for %s sent", "B-7", created=0.25, order_id="B-7", lines=3, ratio=NAN)
     )
     assert json.loads(line) == {
         "timestamp": "1970-01-01T00:00:00.250Z",  # 0.25 s after the epoch
@@ -62,6 +63,7 @@ def test_a_json_line_has_time_level_logger_message_and_identity() -> None:
         "tenant_id": "customer-abc-123",
         "order_id": "B-7",
         "lines": 3,
+        "ratio": "nan",  # not a JSON number: written as text
     }
 
 
