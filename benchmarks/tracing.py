@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import shutil
 import tempfile
 import threading
@@ -183,9 +184,11 @@ def _loopback() -> dict[str, list[float]] | None:
 
 def run() -> Section:
     """Time tracing off, on with sampling 0 and on with sampling 1, interleaved."""
+    load_before = os.getloadavg()[0]
     measured = _in_process()
     direct, http = measured["direct"], measured["http"]
     rates = _loopback()
+    load = max(load_before, os.getloadavg()[0])
     rows, targets = [], []
     for name in _VARIANTS:
         added_us = paired(direct[name], direct["bare"]) / 1000
@@ -244,6 +247,11 @@ def run() -> Section:
                 ],
                 rows,
             )
+        ],
+        notes=[
+            f"Load average (1 min) around the run: up to {load:.1f} on {os.cpu_count()} CPUs. "
+            "Other work on the machine slows every row alike: compare the rows of this "
+            "table with each other, not with other sections' absolute figures."
         ],
         targets=targets,
     )
