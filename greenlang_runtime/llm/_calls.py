@@ -7,6 +7,7 @@ import datetime
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -29,6 +30,10 @@ _MAX_WARNINGS: Final = 10_000
 _warned: set[tuple[str, str]] = set()
 _warned_lock = threading.Lock()
 _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
+# Queued calls that make the call path count them itself, when nobody scrapes.
+_DRAIN_AT: Final = 1024
+# provider, model, usage, failed, seconds, seconds to first token, end time.
+_Finished = tuple[str, str, Usage, bool, float, float | None, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,44 +104,64 @@ def abandoned(error: BaseException) -> bool:
 
 
 class Recorder:
-    """Prices finished calls and counts them in the metrics and spans."""
+    """Keeps finished calls, and prices and counts them when the metrics are read.
+
+    A call's end only appends its numbers to a queue (and ends its span):
+    looking up the price, working out the cost and updating the counts wait
+    for the scrape (or for ``_DRAIN_AT`` calls to have queued up), so that
+    the call path stays a few microseconds.
+    """
 
     def __init__(self, metrics: LLMMetrics, prices: PriceBook) -> None:
         self.metrics = metrics
         self.prices = prices
+        self._pending: deque[_Finished] = deque()
+        self._drain_lock = threading.Lock()
         self._day = (-1, datetime.date(1970, 1, 1))
+        metrics.before_collect = self.drain
 
     def start(self, provider: str, route: Route, model: str) -> Call:
         """A new call of ``model`` on ``route``, with its span when tracing is configured."""
         return Call(self, provider, route, model, start_span(provider, route.operation, model))
 
     def record(self, call: Call, error: BaseException | None) -> None:
-        """Count ``call``: tokens, cost, outcome, duration, first token; end its span."""
+        """Queue ``call`` for counting; end its span."""
         seconds = time.perf_counter() - call.started
-        model = call.response_model or call.model
-        usage = call.usage
-        price = self.prices.price(call.provider, model, self._today())
-        failed = error is not None
-        unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
-        cost = 0.0 if price is None else price.cost(usage)
-        if unpriced:
-            _warn_unpriced(call.provider, model)
-        self.metrics.record(
-            call.provider,
-            model,
-            usage,
-            cost,
-            failed=failed,
-            unpriced=unpriced,
-            seconds=seconds,
-            first_token=call.first_token,
-        )
         if call.span is not None:
-            end_span(call.span, call.response_model, usage, error)
+            end_span(call.span, call.response_model, call.usage, error)
+        model = call.response_model or call.model
+        pending = self._pending
+        # deque.append is atomic: no lock on the call path.
+        pending.append(
+            (
+                call.provider,
+                model,
+                call.usage,
+                error is not None,
+                seconds,
+                call.first_token,
+                time.time(),
+            )
+        )
+        if len(pending) >= _DRAIN_AT:
+            self.drain()
 
-    def _today(self) -> datetime.date:
-        """Today's date in UTC (prices change at UTC midnight), computed once a day."""
-        day_number = int(time.time() // 86400)
+    def drain(self) -> None:
+        """Price and count every queued call."""
+        pending, metrics = self._pending, self.metrics
+        with self._drain_lock:
+            while pending:
+                provider, model, usage, failed, seconds, first_token, when = pending.popleft()
+                price = self.prices.price(provider, model, self._on(when))
+                unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
+                cost = 0.0 if price is None else price.cost(usage)
+                if unpriced:
+                    _warn_unpriced(provider, model)
+                metrics.record(provider, model, usage, cost, failed, unpriced, seconds, first_token)
+
+    def _on(self, when: float) -> datetime.date:
+        """The UTC date of ``when`` (prices change at UTC midnight), remembered for the day."""
+        day_number = int(when // 86400)
         cached_number, day = self._day
         if day_number != cached_number:
             day = datetime.date.fromordinal(_EPOCH + day_number)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry
@@ -77,6 +77,8 @@ class LLMMetrics(Collector):
         self._lock = threading.Lock()
         self._stats: dict[tuple[str, str], ModelStats] = {}
         self._models: dict[str, BoundedLabel] = {}
+        # Brings the counts up to date before a scrape (calls queued for counting).
+        self.before_collect: Callable[[], None] | None = None
         if registry is not None:
             registry.register(self)
 
@@ -86,7 +88,6 @@ class LLMMetrics(Collector):
         model: str,
         usage: Usage,
         cost: float,
-        *,
         failed: bool,
         unpriced: bool,
         seconds: float,
@@ -137,6 +138,8 @@ class LLMMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         """Turn the current counts into metric families."""
         identity = self.identity.labels
+        if self.before_collect is not None:
+            self.before_collect()
         with self._lock:
             rows = [
                 (

@@ -174,9 +174,12 @@ def _is_raw(result: Any) -> bool:
 
 def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]) -> None:
     """Record ``result`` now (a parsed object) or once it ends (streams, raw responses)."""
+    raw = _raw_classes.get(type(result))
+    if raw is None:
+        raw = _is_raw(result)
     if isinstance(result, stream_types):
         _watch_stream(result, call)
-    elif _is_raw(result):
+    elif raw:
         _hook_parse(result, call, stream_types)
         if not stream and result.http_response.is_closed:
             # The body is in memory: parsing it now costs the caller nothing,

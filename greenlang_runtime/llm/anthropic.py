@@ -21,14 +21,16 @@ PROVIDER = "anthropic"
 
 def _fill(usage: Usage, report: Any) -> None:
     """Set ``usage`` from a ``Usage`` report of a whole message (or ``message_start``)."""
-    usage.input = count(getattr(report, "input_tokens", 0))
-    usage.output = count(getattr(report, "output_tokens", 0))
-    usage.cache_read = count(getattr(report, "cache_read_input_tokens", 0))
-    split = getattr(report, "cache_creation", None)
-    one_hour = count(getattr(split, "ephemeral_1h_input_tokens", 0))
-    written = count(getattr(report, "cache_creation_input_tokens", 0))
-    if not written:
-        written = one_hour + count(getattr(split, "ephemeral_5m_input_tokens", 0))
+    usage.input = count(report.input_tokens)
+    usage.output = count(report.output_tokens)
+    usage.cache_read = count(report.cache_read_input_tokens)
+    written = count(report.cache_creation_input_tokens)
+    split = report.cache_creation
+    one_hour = 0
+    if split is not None:
+        one_hour = count(split.ephemeral_1h_input_tokens)
+        if not written:
+            written = one_hour + count(split.ephemeral_5m_input_tokens)
     _set_written(usage, written, one_hour)
 
 

@@ -14,7 +14,7 @@ import math
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from greenlang_runtime.llm._usage import Usage
@@ -67,6 +67,17 @@ class Price:
     cache_read: Rate
     cache_write: Rate
     cache_write_1h: Rate
+    # (tier start, the five rates past it), ascending; the first starts at -1.
+    # Worked out once, so that pricing a call is one short loop.
+    _bands: tuple[tuple[int, tuple[float, float, float, float, float]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        rates = (self.input, self.output, self.cache_read, self.cache_write, self.cache_write_1h)
+        starts = sorted({start for rate in rates for start, _ in rate.tiers})
+        bands = [(start, (*(rate.at(start + 1) for rate in rates),)) for start in [-1, *starts]]
+        object.__setattr__(self, "_bands", tuple(bands))
 
     @classmethod
     def of(
@@ -89,13 +100,20 @@ class Price:
 
     def cost(self, usage: Usage) -> float:
         """What ``usage`` costs in USD."""
-        prompt = usage.prompt
+        bands = self._bands
+        rates = bands[0][1]
+        if len(bands) > 1:
+            prompt = usage.prompt
+            for start, band in bands:
+                if prompt > start:
+                    rates = band
+        input_rate, output, cache_read, cache_write, cache_write_1h = rates
         micro = (
-            usage.input * self.input.at(prompt)
-            + usage.output * self.output.at(prompt)
-            + usage.cache_read * self.cache_read.at(prompt)
-            + usage.cache_write_5m * self.cache_write.at(prompt)
-            + usage.cache_write_1h * self.cache_write_1h.at(prompt)
+            usage.input * input_rate
+            + usage.output * output
+            + usage.cache_read * cache_read
+            + usage.cache_write_5m * cache_write
+            + usage.cache_write_1h * cache_write_1h
         )
         return micro / _PER_MILLION
 
