@@ -22,7 +22,7 @@ __all__ = ["end_span", "start_span", "use_span", "with_trace_context"]
 _SCOPE = "greenlang_runtime.llm"
 # Read once: OpenTelemetry itself reads it only when the provider is first asked for.
 _PROVIDER_IN_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
-_tracers: dict[int, Tracer] = {}
+_tracer_of: list[tuple[Any, Tracer] | None] = [None]
 
 
 def _tracer() -> Tracer | None:
@@ -41,9 +41,13 @@ def _tracer() -> Tracer | None:
         provider = api.get_tracer_provider()
     if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
         return None
-    tracer = _tracers.get(id(provider))
-    if tracer is None:
-        tracer = _tracers[id(provider)] = provider.get_tracer(_SCOPE)
+    # Keyed by the provider itself, not its id(): a new provider may reuse a
+    # dropped one's id, and must not get the dropped one's tracer.
+    cached = _tracer_of[0]
+    if cached is not None and cached[0] is provider:
+        return cached[1]
+    tracer: Tracer = provider.get_tracer(_SCOPE)
+    _tracer_of[0] = (provider, tracer)
     return tracer
 
 
