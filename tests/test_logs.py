@@ -232,6 +232,11 @@ def test_a_served_agent_writes_json_lines_that_lead_to_the_trace(
     access = [e for e in entries if e["logger"] == "uvicorn.access"]
     assert [a["message"].split('"')[1] for a in access] == ["POST /v1/capabilities/price HTTP/1.1"]
     assert access[0]["trace_id"] == trace_id
+    # The author's line is inside the capability's span; the error and access
+    # lines are written after it ended, inside the request's server span.
+    assert re.fullmatch(r"[0-9a-f]{16}", authored["span_id"])
+    assert failure["span_id"] == access[0]["span_id"] != authored["span_id"]
+    assert "00f067aa0ba902b7" not in (authored["span_id"], failure["span_id"])
     assert any("dependency postgres is down" in e["message"] for e in entries)
     assert "hunter2" not in log
     assert "tok3n" not in log
