@@ -21,16 +21,17 @@ PROVIDER = "anthropic"
 
 def _fill(usage: Usage, report: Any) -> None:
     """Set ``usage`` from a ``Usage`` report of a whole message (or ``message_start``)."""
-    usage.input = count(report.input_tokens)
-    usage.output = count(report.output_tokens)
-    usage.cache_read = count(report.cache_read_input_tokens)
-    written = count(report.cache_creation_input_tokens)
+    # The client's own types: each field an int, or None where the API left it out.
+    usage.input = report.input_tokens or 0
+    usage.output = report.output_tokens or 0
+    usage.cache_read = report.cache_read_input_tokens or 0
+    written = report.cache_creation_input_tokens or 0
     split = report.cache_creation
     one_hour = 0
     if split is not None:
-        one_hour = count(split.ephemeral_1h_input_tokens)
+        one_hour = split.ephemeral_1h_input_tokens or 0
         if not written:
-            written = one_hour + count(split.ephemeral_5m_input_tokens)
+            written = one_hour + (split.ephemeral_5m_input_tokens or 0)
     _set_written(usage, written, one_hour)
 
 
