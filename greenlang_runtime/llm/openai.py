@@ -26,17 +26,23 @@ def _fill(call: Call, report: Any) -> None:
     """Set the call's usage from a ``CompletionUsage``, ``ResponseUsage`` or embeddings usage."""
     if report is None:
         return
-    prompt = getattr(report, "input_tokens", None)
+    # The models' fields, read from their __dict__: asking a pydantic model for a
+    # field it does not have (input_tokens of a CompletionUsage) costs microseconds.
+    fields = report.__dict__
+    prompt = fields.get("input_tokens")
     if prompt is None:
-        prompt = getattr(report, "prompt_tokens", 0)
-        details = getattr(report, "prompt_tokens_details", None)
-        output = getattr(report, "completion_tokens", 0)
+        prompt = fields.get("prompt_tokens")
+        details = fields.get("prompt_tokens_details")
+        output = fields.get("completion_tokens")
     else:
-        details = getattr(report, "input_tokens_details", None)
-        output = getattr(report, "output_tokens", 0)
+        details = fields.get("input_tokens_details")
+        output = fields.get("output_tokens")
     prompt = count(prompt)
-    cached = min(count(getattr(details, "cached_tokens", 0)), prompt)
-    written = min(count(getattr(details, "cache_write_tokens", 0)), prompt - cached)
+    cached = written = 0
+    if details is not None:
+        detail = details.__dict__
+        cached = min(count(detail.get("cached_tokens")), prompt)
+        written = min(count(detail.get("cache_write_tokens")), prompt - cached)
     usage = call.usage
     usage.input = prompt - cached - written
     usage.cache_read = cached
