@@ -23,10 +23,12 @@ __all__ = ["follow", "follow_async"]
 class _Events:
     """A stream's chunks, passed on one by one while their usage is read."""
 
-    __slots__ = ("_call", "_event", "_inner")
+    __slots__ = ("_call", "_event", "_inner", "_make")
 
-    def __init__(self, inner: Any, call: Call) -> None:
+    def __init__(self, inner: Any, call: Call, make: Callable[[], Any] | None = None) -> None:
+        # Either the client's iterator, or how to make it at the first read.
         self._inner = inner
+        self._make = make
         self._call = call
         self._event = call.route.event
 
@@ -44,6 +46,8 @@ class _SyncEvents(_Events):
     def __next__(self) -> Any:
         call, event, inner = self._call, self._event, self._inner
         try:
+            if inner is None:
+                inner = self._inner = self._make()  # type: ignore[misc]
             while True:
                 item = next(inner)
                 if event(call, item):
@@ -65,6 +69,8 @@ class _AsyncEvents(_Events):
     async def __anext__(self) -> Any:
         call, event, inner = self._call, self._event, self._inner
         try:
+            if inner is None:
+                inner = self._inner = self._make()  # type: ignore[misc]
             while True:
                 item = await inner.__anext__()
                 if event(call, item):
@@ -79,19 +85,38 @@ class _AsyncEvents(_Events):
 
 def _watch_stream(stream: Any, call: Call) -> None:
     """Swap ``stream``'s chunk iterator and hook its ``close`` (once per stream)."""
-    if isinstance(stream.__dict__.get("_iterator"), _Events):
+    state = stream.__dict__
+    inner = state.get("_iterator")
+    if isinstance(inner, _Events):
         return
-    inner = stream._iterator
-    wrapper = _AsyncEvents if hasattr(inner, "__anext__") else _SyncEvents
-    stream.__dict__["_iterator"] = wrapper(inner, call)
-    stream.__dict__["close"] = _hooked(stream, "close", call.finish)
+    cls = type(stream)
+    wrapper = _AsyncEvents if hasattr(cls, "__anext__") else _SyncEvents
+    make = getattr(getattr(cls, "_iterator", None), "func", None)
+    if inner is None and make is not None:
+        # The client makes its iterator at the first read (a cached property):
+        # so do we, holding the stream only weakly as the client does.
+        ref = weakref.ref(stream)
+        state["_iterator"] = wrapper(None, call, lambda: make(ref()))
+    else:
+        state["_iterator"] = wrapper(stream._iterator, call)
+    state["close"] = _hooked(stream, "close", call.finish)
+
+
+_methods: dict[tuple[type, str], tuple[Callable[..., Any], bool]] = {}
+
+
+def _method(cls: type, name: str) -> tuple[Callable[..., Any], bool]:
+    """Method ``name`` of ``cls`` and whether it is async, looked up once per class."""
+    method = getattr(cls, name)
+    found = _methods[(cls, name)] = (method, inspect.iscoroutinefunction(method))
+    return found
 
 
 def _hooked(owner: Any, name: str, before: Callable[[], None]) -> Callable[..., Any]:
     """``owner``'s method ``name`` running ``before`` first; holds ``owner`` only weakly."""
-    method = getattr(type(owner), name)
+    method, is_async = _methods.get((type(owner), name)) or _method(type(owner), name)
     ref = weakref.ref(owner)
-    if inspect.iscoroutinefunction(method):
+    if is_async:
 
         async def hooked_async(*args: Any, **kwargs: Any) -> Any:
             before()

@@ -91,11 +91,12 @@ def with_usage(options: Any, call: Call) -> Any:
     extra = getattr(options, "extra_json", None)
     if isinstance(extra, Mapping) and "stream_options" in extra:
         return options
-    copied = options.model_copy()
     kept = dict(asked) if isinstance(asked, Mapping) else {}
-    copied.json_data = {**body, "stream_options": {**kept, "include_usage": True}}
+    # The client made these options for this call alone (and copies them before
+    # sending each attempt): a new body is set on them, the caller's is untouched.
+    options.json_data = {**body, "stream_options": {**kept, "include_usage": True}}
     call.hide_usage_chunk = True
-    return copied
+    return options
 
 
 ROUTES = {
