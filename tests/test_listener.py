@@ -329,3 +329,24 @@ def test_big_head_with_its_body_and_a_pipelined_request_are_served(agent: Served
         answer = read_to_close(sock)
     assert answer.count(b"HTTP/1.1 200 OK\r\n") == 2
     assert payload in answer
+
+
+@pytest.mark.integration
+def test_slow_second_head_on_a_kept_alive_connection_is_closed(agent: ServedAgent) -> None:
+    """After one complete request, a next head that stalls is cut off after the timeout too."""
+    with connect(agent) as sock:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: agent\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        began = time.monotonic()
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: agent\r\nX-Slow: ")
+        assert read_to_close(sock) == b""
+        waited = time.monotonic() - began
+    # GL_HEADER_TIMEOUT_SECONDS=1, well before the 5 s keep-alive timeout would.
+    assert 0.95 <= waited < 4.5
