@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import enum
+import importlib
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from greenlang_runtime.exceptions import CheckError
+from greenlang_runtime._redact import url_secrets
+from greenlang_runtime.exceptions import CheckError, DependencyError
 
-__all__ = ["Check", "CheckState", "Status"]
+__all__ = ["Check", "CheckState", "Status", "server_check"]
 
 Probe = Callable[[], Awaitable[None]]
 
@@ -133,3 +135,45 @@ def describe_failure(error: BaseException | None, timeout: float) -> str:
     message = " ".join(str(error).split())
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+
+
+class _ServerProbe(Protocol):
+    """A probe that keeps its connections open between checks."""
+
+    async def __call__(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def server_check(
+    name: str,
+    url: str,
+    extra: tuple[str, str],
+    probe: Callable[[], _ServerProbe],
+    *,
+    critical: bool,
+    timeout: float,
+    interval: float,
+) -> Check:
+    """A check of the server at ``url``, its connections closed at shutdown, its password masked.
+
+    Args:
+        extra: the client module the probe needs and the extra that installs
+            it; a missing one fails here, at start, not at the first probe.
+        probe: makes the probe (called once the module is known to import).
+    """
+    module, extra_name = extra
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise DependencyError(name, extra_name) from None
+    made = probe()
+    return Check(
+        name,
+        made,
+        critical=critical,
+        timeout=timeout,
+        interval=interval,
+        close=made.close,
+        secrets=url_secrets(url),
+    )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from greenlang_runtime._redact import url_secrets
-from greenlang_runtime.checks._check import Check
-from greenlang_runtime.exceptions import DependencyError
+from greenlang_runtime.checks._check import Check, server_check
 
 if TYPE_CHECKING:
     import asyncpg
@@ -56,17 +54,12 @@ def postgres_check(
     dsn: str, *, name: str = "postgres", critical: bool = True, timeout: float, interval: float
 ) -> Check:
     """A check of the PostgreSQL server at ``dsn`` (needs the ``postgres`` extra)."""
-    try:
-        import asyncpg  # noqa: F401 - fail at start, not at the first probe
-    except ImportError:
-        raise DependencyError(name, "postgres") from None
-    probe = _PostgresProbe(dsn, timeout)
-    return Check(
+    return server_check(
         name,
-        probe,
+        dsn,
+        ("asyncpg", "postgres"),
+        lambda: _PostgresProbe(dsn, timeout),
         critical=critical,
         timeout=timeout,
         interval=interval,
-        close=probe.close,
-        secrets=url_secrets(dsn),
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from greenlang_runtime._redact import url_secrets
-from greenlang_runtime.checks._check import Check
-from greenlang_runtime.exceptions import DependencyError
+from greenlang_runtime.checks._check import Check, server_check
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -56,17 +54,12 @@ def redis_check(
     url: str, *, name: str = "redis", critical: bool = True, timeout: float, interval: float
 ) -> Check:
     """A check of the Redis server at ``url`` (needs the ``redis`` extra)."""
-    try:
-        import redis.asyncio  # noqa: F401 - fail at start, not at the first probe
-    except ImportError:
-        raise DependencyError(name, "redis") from None
-    probe = _RedisProbe(url, timeout)
-    return Check(
+    return server_check(
         name,
-        probe,
+        url,
+        ("redis.asyncio", "redis"),
+        lambda: _RedisProbe(url, timeout),
         critical=critical,
         timeout=timeout,
         interval=interval,
-        close=probe.close,
-        secrets=url_secrets(url),
     )
