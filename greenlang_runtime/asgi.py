@@ -140,7 +140,9 @@ class RuntimeApp:
             except BaseException as error:
                 self._route_recorder(scope).record(started, True, type(error).__name__)
                 raise
-            self._route_recorder(scope).record(started, status >= 500)
+            self._route_recorder(scope).record(
+                started, status >= 500, client_error=400 <= status < 500
+            )
 
     def abort_calls(self) -> None:
         """Past the drain deadline: answer 503 to every capability call still running."""

@@ -132,7 +132,8 @@ def make_starlette_app(events: list[str]) -> Starlette:
 def test_wrapped_starlette_app_keeps_routes_and_gains_probes(
     make_runtime: Callable[..., AgentRuntime],
 ) -> None:
-    """An existing Starlette app keeps its routes and lifespan, and gains probes and metrics."""
+    """An existing Starlette app keeps its routes and lifespan, and gains probes and metrics;
+    its 4xx answers count as client errors, its 5xx as errors."""
     events: list[str] = []
     runtime = make_runtime(app=make_starlette_app(events))
 
@@ -159,7 +160,9 @@ def test_wrapped_starlette_app_keeps_routes_and_gains_probes(
     assert requests("/items/7", "success") is None
     assert requests("/boom", "error") == 1
     assert metric_value(runtime, "agent_errors_total", {"error_type": "ZeroDivisionError"}) == 1
-    assert requests("other", "success") == 1  # the unmatched path
+    # The unmatched path answered 404: the caller's mistake, not the agent's.
+    assert requests("other", "client_error") == 1
+    assert requests("other", "success") == 0
 
 
 def test_wrapped_fastapi_app(make_runtime: Callable[..., AgentRuntime]) -> None:
