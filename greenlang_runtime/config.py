@@ -7,14 +7,14 @@ drain and pre-stop seconds.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import parse_qs, urlsplit
 
+from greenlang_runtime import _setting_rules as rules
 from greenlang_runtime._redact import redact_url
+from greenlang_runtime._setting_rules import LOG_FORMATS, SecretUrl
 from greenlang_runtime.exceptions import ConfigError
 
 __all__ = [
@@ -50,9 +50,6 @@ ENVIRONMENTS = ("development", "staging", "production")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # A Kubernetes label value: the identity also becomes pod labels.
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-# auto: json, or text when standard error is a terminal (a developer at a shell).
-LOG_FORMATS = ("auto", "json", "text")
 
 _DNS_LABEL_RULE = (
     "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
@@ -143,179 +140,6 @@ _IDENTITY_SOURCES: tuple[tuple[str, str, Callable[[str, str], str]], ...] = (
 )
 
 
-# Plain ASCII digits only: int() and float() would also take "18_300",
-# full-width digits, "1e3" and "inf".
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
-
-
-def _to_int(name: str, raw: str) -> int:
-    text = raw.strip()
-    try:
-        if _INTEGER.fullmatch(text):
-            return int(text)
-    except ValueError:  # more digits than Python converts
-        pass
-    raise ConfigError(name, raw, "it must be a whole number")
-
-
-def _to_seconds(name: str, raw: str) -> float:
-    text = raw.strip()
-    if _DECIMAL.fullmatch(text):
-        return float(text)
-    try:
-        float(text)
-    except ValueError:
-        raise ConfigError(name, raw, "it must be a number of seconds") from None
-    # nan, inf, 1e3, 1_0 and non-ASCII digits: numbers to Python, not here.
-    raise ConfigError(name, raw, "it must be a finite number of seconds in plain digits, e.g. 2.5")
-
-
-def _to_text(name: str, raw: str) -> str:
-    return raw.strip()
-
-
-def _to_optional_text(name: str, raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _check_optional_path(name: str, value: object, shown: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ConfigError(name, shown, "it must be the path of a file")
-
-
-def _to_lower(name: str, raw: str) -> str:
-    return raw.strip().lower()
-
-
-def _to_bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(name, raw, "it must be true or false")
-
-
-# Checks of typed values, shared by the environment and by Settings(...) in
-# code: ``shown`` is the value as the user wrote it, quoted in the error.
-
-
-def _check_port(name: str, value: object, shown: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ConfigError(name, shown, "a port must be a whole number between 1 and 65535")
-
-
-def _check_at_least_one(name: str, value: object, shown: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(name, shown, "it must be a whole number of at least 1")
-
-
-def _check_head_bytes(name: str, value: object, shown: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < _MIN_HEAD_BYTES:
-        raise ConfigError(
-            name,
-            shown,
-            f"it must be a whole number of at least {_MIN_HEAD_BYTES} "
-            "(a request head needs room for its request line and headers)",
-        )
-
-
-_MIN_HEAD_BYTES = 1024
-
-
-def _check_seconds(name: str, value: object, shown: object) -> None:
-    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ConfigError(name, shown, "it must be a finite, non-negative number of seconds")
-
-
-def _check_positive_seconds(name: str, value: object, shown: object) -> None:
-    _check_seconds(name, value, shown)
-    if value == 0:
-        raise ConfigError(name, shown, "it must be more than 0 seconds")
-
-
-def _check_host(name: str, value: object, shown: object) -> None:
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-        raise ConfigError(name, shown, "it must be a host name or IP address")
-
-
-def _check_log_level(name: str, value: object, shown: object) -> None:
-    if value not in _LOG_LEVELS:
-        raise ConfigError(name, shown, f"it must be one of {', '.join(_LOG_LEVELS)}")
-
-
-def _check_log_format(name: str, value: object, shown: object) -> None:
-    if value not in LOG_FORMATS:
-        raise ConfigError(name, shown, f"it must be one of {', '.join(LOG_FORMATS)}")
-
-
-def _check_bool(name: str, value: object, shown: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(name, shown, "it must be true or false")
-
-
-class SecretUrl:
-    """A URL that holds a password: shown redacted everywhere, revealed only to its client.
-
-    Args:
-        value: the URL as configured.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The URL with its password, for the client library that connects with it."""
-        return self._value
-
-    def __str__(self) -> str:
-        return redact_url(self._value)
-
-    def __repr__(self) -> str:
-        return f"SecretUrl({redact_url(self._value)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretUrl) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-def _to_url(name: str, raw: str) -> SecretUrl | None:
-    return SecretUrl(raw.strip()) if raw.strip() else None
-
-
-def _url_checker(schemes: tuple[str, ...]) -> Callable[[str, object, object], None]:
-    def check(name: str, value: object, shown: object) -> None:
-        if value is None:
-            return
-        if not isinstance(value, SecretUrl):
-            raise ConfigError(name, "(not shown)", "it must be a URL given as text")
-        url = value.reveal()
-        redacted = redact_url(url)
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            raise ConfigError(
-                name, redacted, "it is not a URL, or its port is not a number from 0 to 65535"
-            ) from None
-        if parts.scheme not in schemes:
-            raise ConfigError(
-                name, redacted, f"its scheme must be one of {', '.join(s + '://' for s in schemes)}"
-            )
-        socket = parts.scheme == "unix" or "host" in parse_qs(parts.query)
-        if not parts.hostname and not socket:
-            raise ConfigError(name, redacted, "it names no host")
-        if port == 0:
-            raise ConfigError(name, redacted, "its port must be between 1 and 65535")
-
-    return check
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The runtime's own knobs; each field is read from ``GL_<FIELD>``.
@@ -373,7 +197,7 @@ class Settings:
         for name in ("database_url", "redis_url"):
             value = getattr(self, name)
             if isinstance(value, str):  # given in code as plain text
-                object.__setattr__(self, name, _to_url(name, value))
+                object.__setattr__(self, name, rules.to_url(name, value))
         for field in fields(self):
             value = getattr(self, field.name)
             _SETTINGS[field.name][1](field.name, value, value)
@@ -431,24 +255,24 @@ def parse_setting(field: str, raw: str, name: str | None = None) -> object:
 
 
 _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, object], None]]] = {
-    "http_host": (_to_text, _check_host),
-    "http_port": (_to_int, _check_port),
-    "metrics_port": (_to_int, _check_port),
-    "max_body_bytes": (_to_int, _check_at_least_one),
-    "max_header_bytes": (_to_int, _check_head_bytes),
-    "header_timeout_seconds": (_to_seconds, _check_positive_seconds),
-    "prestop_delay_seconds": (_to_seconds, _check_seconds),
-    "drain_timeout_seconds": (_to_seconds, _check_seconds),
-    "shutdown_hooks_timeout_seconds": (_to_seconds, _check_seconds),
-    "loop_stall_seconds": (_to_seconds, _check_positive_seconds),
-    "log_level": (_to_lower, _check_log_level),
-    "log_format": (_to_lower, _check_log_format),
-    "access_log": (_to_bool, _check_bool),
-    "database_url": (_to_url, _url_checker(("postgres", "postgresql"))),
-    "redis_url": (_to_url, _url_checker(("redis", "rediss", "unix"))),
-    "check_timeout_seconds": (_to_seconds, _check_positive_seconds),
-    "check_interval_seconds": (_to_seconds, _check_positive_seconds),
-    "check_failure_threshold": (_to_int, _check_at_least_one),
-    "check_success_threshold": (_to_int, _check_at_least_one),
-    "llm_prices_file": (_to_optional_text, _check_optional_path),
+    "http_host": (rules.to_text, rules.check_host),
+    "http_port": (rules.to_int, rules.check_port),
+    "metrics_port": (rules.to_int, rules.check_port),
+    "max_body_bytes": (rules.to_int, rules.check_at_least_one),
+    "max_header_bytes": (rules.to_int, rules.check_head_bytes),
+    "header_timeout_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "prestop_delay_seconds": (rules.to_seconds, rules.check_seconds),
+    "drain_timeout_seconds": (rules.to_seconds, rules.check_seconds),
+    "shutdown_hooks_timeout_seconds": (rules.to_seconds, rules.check_seconds),
+    "loop_stall_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "log_level": (rules.to_lower, rules.check_log_level),
+    "log_format": (rules.to_lower, rules.check_log_format),
+    "access_log": (rules.to_bool, rules.check_bool),
+    "database_url": (rules.to_url, rules.url_checker(("postgres", "postgresql"))),
+    "redis_url": (rules.to_url, rules.url_checker(("redis", "rediss", "unix"))),
+    "check_timeout_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "check_interval_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "check_failure_threshold": (rules.to_int, rules.check_at_least_one),
+    "check_success_threshold": (rules.to_int, rules.check_at_least_one),
+    "llm_prices_file": (rules.to_optional_text, rules.check_optional_path),
 }

@@ -1,0 +1,217 @@
+"""How each setting is read from text and checked: the rules behind ``Settings``.
+
+Every converter takes the variable's name and its raw text; every check
+takes the name, the typed value and the value as the user wrote it (quoted
+in the error). The same check runs whether a value came from the
+environment, from code or from a command-line option.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from greenlang_runtime._redact import redact_url
+from greenlang_runtime.exceptions import ConfigError
+
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "SecretUrl",
+    "check_at_least_one",
+    "check_bool",
+    "check_head_bytes",
+    "check_host",
+    "check_log_format",
+    "check_log_level",
+    "check_optional_path",
+    "check_port",
+    "check_positive_seconds",
+    "check_seconds",
+    "to_bool",
+    "to_int",
+    "to_lower",
+    "to_optional_text",
+    "to_seconds",
+    "to_text",
+    "to_url",
+    "url_checker",
+]
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# auto: json, or text when standard error is a terminal (a developer at a shell).
+LOG_FORMATS = ("auto", "json", "text")
+
+# Plain ASCII digits only: int() and float() would also take "18_300",
+# full-width digits, "1e3" and "inf".
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
+def to_int(name: str, raw: str) -> int:
+    text = raw.strip()
+    try:
+        if _INTEGER.fullmatch(text):
+            return int(text)
+    except ValueError:  # more digits than Python converts
+        pass
+    raise ConfigError(name, raw, "it must be a whole number")
+
+
+def to_seconds(name: str, raw: str) -> float:
+    text = raw.strip()
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    try:
+        float(text)
+    except ValueError:
+        raise ConfigError(name, raw, "it must be a number of seconds") from None
+    # nan, inf, 1e3, 1_0 and non-ASCII digits: numbers to Python, not here.
+    raise ConfigError(name, raw, "it must be a finite number of seconds in plain digits, e.g. 2.5")
+
+
+def to_text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def to_optional_text(name: str, raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def check_optional_path(name: str, value: object, shown: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ConfigError(name, shown, "it must be the path of a file")
+
+
+def to_lower(name: str, raw: str) -> str:
+    return raw.strip().lower()
+
+
+def to_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, raw, "it must be true or false")
+
+
+# Checks of typed values, shared by the environment and by Settings(...) in
+# code: ``shown`` is the value as the user wrote it, quoted in the error.
+
+
+def check_port(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(name, shown, "a port must be a whole number between 1 and 65535")
+
+
+def check_at_least_one(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, shown, "it must be a whole number of at least 1")
+
+
+def check_head_bytes(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < _MIN_HEAD_BYTES:
+        raise ConfigError(
+            name,
+            shown,
+            f"it must be a whole number of at least {_MIN_HEAD_BYTES} "
+            "(a request head needs room for its request line and headers)",
+        )
+
+
+_MIN_HEAD_BYTES = 1024
+
+
+def check_seconds(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(name, shown, "it must be a finite, non-negative number of seconds")
+
+
+def check_positive_seconds(name: str, value: object, shown: object) -> None:
+    check_seconds(name, value, shown)
+    if value == 0:
+        raise ConfigError(name, shown, "it must be more than 0 seconds")
+
+
+def check_host(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        raise ConfigError(name, shown, "it must be a host name or IP address")
+
+
+def check_log_level(name: str, value: object, shown: object) -> None:
+    if value not in LOG_LEVELS:
+        raise ConfigError(name, shown, f"it must be one of {', '.join(LOG_LEVELS)}")
+
+
+def check_log_format(name: str, value: object, shown: object) -> None:
+    if value not in LOG_FORMATS:
+        raise ConfigError(name, shown, f"it must be one of {', '.join(LOG_FORMATS)}")
+
+
+def check_bool(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, shown, "it must be true or false")
+
+
+class SecretUrl:
+    """A URL that holds a password: shown redacted everywhere, revealed only to its client.
+
+    Args:
+        value: the URL as configured.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The URL with its password, for the client library that connects with it."""
+        return self._value
+
+    def __str__(self) -> str:
+        return redact_url(self._value)
+
+    def __repr__(self) -> str:
+        return f"SecretUrl({redact_url(self._value)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretUrl) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def to_url(name: str, raw: str) -> SecretUrl | None:
+    return SecretUrl(raw.strip()) if raw.strip() else None
+
+
+def url_checker(schemes: tuple[str, ...]) -> Callable[[str, object, object], None]:
+    def check(name: str, value: object, shown: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, SecretUrl):
+            raise ConfigError(name, "(not shown)", "it must be a URL given as text")
+        url = value.reveal()
+        redacted = redact_url(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ConfigError(
+                name, redacted, "it is not a URL, or its port is not a number from 0 to 65535"
+            ) from None
+        if parts.scheme not in schemes:
+            raise ConfigError(
+                name, redacted, f"its scheme must be one of {', '.join(s + '://' for s in schemes)}"
+            )
+        socket = parts.scheme == "unix" or "host" in parse_qs(parts.query)
+        if not parts.hostname and not socket:
+            raise ConfigError(name, redacted, "it names no host")
+        if port == 0:
+            raise ConfigError(name, redacted, "its port must be between 1 and 65535")
+
+    return check
