@@ -31,13 +31,13 @@ def _provider_module(client: object) -> ModuleType:
     for cls in type(client).__mro__:
         package = cls.__module__.split(".", 1)[0]
         if package == "anthropic":
-            from greenlang_runtime.llm import anthropic
+            import greenlang_runtime.llm.anthropic as anthropic_calls
 
-            return anthropic
+            return anthropic_calls
         if package == "openai":
-            from greenlang_runtime.llm import openai
+            import greenlang_runtime.llm.openai as openai_calls
 
-            return openai
+            return openai_calls
     raise TypeError(
         f"runtime.instrument() takes an anthropic or openai client, not {type(client).__name__}"
     )
