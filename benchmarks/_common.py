@@ -124,6 +124,9 @@ def free_port() -> int:
 def server_env(**extra: str) -> dict[str, str]:
     """The environment of a served child: this one, quiet logs, no pre-stop wait."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GL_")}
+    # An installed package has its bytecode compiled; without the caches every
+    # import would also compile the source, and import times would measure that.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         GL_PRESTOP_DELAY_SECONDS="0",
         GL_DRAIN_TIMEOUT_SECONDS="5",

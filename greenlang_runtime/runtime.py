@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.registry import Collector
@@ -21,9 +21,11 @@ from greenlang_runtime.checks import DependencyMetrics, configured_checks, custo
 from greenlang_runtime.config import Identity, Settings, unknown_variables
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
-from greenlang_runtime.llm import LLMAccounting
 from greenlang_runtime.metrics import AgentMetrics
 from greenlang_runtime.tracing import make_tracing
+
+if TYPE_CHECKING:
+    from greenlang_runtime.llm import LLMAccounting
 
 __all__ = ["AgentRuntime"]
 
@@ -94,8 +96,12 @@ class AgentRuntime:
             registry.register(_GlobalMetrics())
         self.registry = registry
         self.metrics = AgentMetrics(self.identity, registry)
-        # LLM token and cost accounting; a bad GL_LLM_PRICES_FILE fails here.
-        self.llm = LLMAccounting(self.identity, registry, self.settings.llm_prices_file)
+        # LLM accounting is set up with the first instrumented client (the
+        # llm package is not imported before), or here when a price file is
+        # set, so that a bad GL_LLM_PRICES_FILE fails the start.
+        self._llm: LLMAccounting | None = None
+        if self.settings.llm_prices_file is not None:
+            self._llm = self.llm
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
         self.call_observers: list[CallObserver] = []
@@ -268,6 +274,15 @@ class AgentRuntime:
     def metrics_app(self) -> ASGIApp:
         """``GET /metrics`` as an ASGI app (served on the metrics port)."""
         return self._metrics_app
+
+    @property
+    def llm(self) -> LLMAccounting:
+        """LLM token and cost accounting: ``runtime.llm.set_price(...)`` overrides a price."""
+        if self._llm is None:
+            from greenlang_runtime.llm import LLMAccounting
+
+            self._llm = LLMAccounting(self.identity, self.registry, self.settings.llm_prices_file)
+        return self._llm
 
     def instrument(self, client: _T) -> _T:
         """Count an anthropic or openai client's tokens, cost and calls; returns ``client``.
