@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from greenlang_runtime._http import ASGIApp, Message, Scope
+from greenlang_runtime._http import ASGIApp, Message, Receive, Scope, Send
 from greenlang_runtime._tasks import TaskTracker
 from greenlang_runtime.health import Lifecycle
 
@@ -109,6 +109,25 @@ class Lifespan:
         for service in self.services:
             await service.start()
         self._hooks_task = asyncio.get_running_loop().create_task(self._run_startup_hooks())
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the server's ASGI lifespan messages: startup, then shutdown."""
+        await receive()
+        try:
+            await self.startup(scope)
+        except Exception as error:
+            logger.exception("startup failed")
+            await send({"type": "lifespan.startup.failed", "message": str(error)})
+            raise  # servers expect the app to raise after reporting the failure
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        try:
+            await self.shutdown()
+        except Exception as error:
+            logger.exception("shutdown failed")
+            await send({"type": "lifespan.shutdown.failed", "message": str(error)})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def wait_started(self) -> None:
         """Return once the startup hooks have finished (or failed)."""

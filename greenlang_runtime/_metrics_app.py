@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, make_asgi_app
+from collections.abc import Iterable
+
+from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from greenlang_runtime._http import (
     ASGIApp,
@@ -14,7 +18,7 @@ from greenlang_runtime._http import (
 )
 from greenlang_runtime.config import METRICS_PATH
 
-__all__ = ["make_metrics_app"]
+__all__ = ["DefaultRegistry", "make_metrics_app"]
 
 
 def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
@@ -33,3 +37,15 @@ def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
         await exposition(scope, receive, send)
 
     return metrics_app
+
+
+class DefaultRegistry(Collector):
+    """Forwards prometheus_client's default registry, so the author's own metrics show too."""
+
+    def collect(self) -> Iterable[Metric]:
+        """Whatever the default registry holds now."""
+        return REGISTRY.collect()
+
+    def describe(self) -> Iterable[Metric]:
+        """No description: the default registry's metrics are checked where they register."""
+        return ()

@@ -98,7 +98,7 @@ class RuntimeApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                await self._lifespan(scope, receive, send)
+                await self.lifespan.serve(scope, receive, send)
             elif self.app is not None:
                 await self.app(scope, receive, send)
             return
@@ -259,24 +259,6 @@ class RuntimeApp:
         if recorder is None:
             recorder = self._routes[label] = self.metrics.recorder(label, route=True)
         return recorder
-
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await receive()
-        try:
-            await self.lifespan.startup(scope)
-        except Exception as error:
-            logger.exception("startup failed")
-            await send({"type": "lifespan.startup.failed", "message": str(error)})
-            raise  # servers expect the app to raise after reporting the failure
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        try:
-            await self.lifespan.shutdown()
-        except Exception as error:
-            logger.exception("shutdown failed")
-            await send({"type": "lifespan.shutdown.failed", "message": str(error)})
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
 
 
 def _invalid_input_body(name: str, error: InvalidInput) -> bytes:

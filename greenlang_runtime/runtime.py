@@ -7,12 +7,11 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry
 
 from greenlang_runtime._http import ASGIApp
 from greenlang_runtime._lifespan import Hook, Lifespan, Service
-from greenlang_runtime._metrics_app import make_metrics_app
+from greenlang_runtime._metrics_app import DefaultRegistry, make_metrics_app
 from greenlang_runtime._tasks import TaskTracker
 from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.asgi import RuntimeApp
@@ -34,16 +33,6 @@ logger = logging.getLogger("greenlang_runtime")
 _F = TypeVar("_F", bound=Callable[..., Any])
 _H = TypeVar("_H", bound=Hook)
 _T = TypeVar("_T")
-
-
-class _GlobalMetrics(Collector):
-    """Forwards prometheus_client's default registry, so the author's own metrics show too."""
-
-    def collect(self) -> Any:
-        return REGISTRY.collect()
-
-    def describe(self) -> Any:
-        return ()
 
 
 class AgentRuntime:
@@ -93,7 +82,7 @@ class AgentRuntime:
         self.settings = settings
         if registry is None:
             registry = CollectorRegistry(auto_describe=True)
-            registry.register(_GlobalMetrics())
+            registry.register(DefaultRegistry())
         self.registry = registry
         self.metrics = AgentMetrics(self.identity, registry)
         # LLM accounting is set up with the first instrumented client (the
