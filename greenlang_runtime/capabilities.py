@@ -15,11 +15,12 @@ import math
 import re
 from collections.abc import Callable
 from time import perf_counter
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final
 
 import anyio.to_thread
 from anyio import CapacityLimiter
 
+from greenlang_runtime._observers import CallObserver, Outcome, begin_observers, end_observers
 from greenlang_runtime._slots import Slots
 from greenlang_runtime._typed import Types, resolve, to_json
 from greenlang_runtime.exceptions import CapabilityError, InvalidInput
@@ -39,32 +40,11 @@ logger = logging.getLogger("greenlang_runtime")
 # when served over HTTP; each capability has its own, so none starves another.
 SYNC_THREADS: Final = 40
 
-Outcome = Literal["success", "error", "client_error"]
-
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # (started, [(observer, token), ...] or None)
 _Begun = tuple[float, "list[tuple[CallObserver, object]] | None"]
 _BeginFn = Callable[[Any], _Begun]
 _EndFn = Callable[[_Begun, "BaseException | None"], None]
-
-
-class CallObserver(Protocol):
-    """Told of every capability call, direct or over HTTP (tracing hooks in here).
-
-    ``begin`` runs in the caller's thread and context before the function
-    (so a context variable it sets is seen by the function, also in a worker
-    thread); ``end`` runs in the same context after it, with the outcome and
-    the exception, if any. An observer that raises is logged and skipped: it
-    never changes what the caller sees.
-    """
-
-    def begin(self, capability: str, payload: Any) -> object:
-        """A call starts; return a token that is handed back to :meth:`end`."""
-        ...
-
-    def end(self, token: object, outcome: Outcome, error: BaseException | None) -> None:
-        """The call begun with ``token`` ended."""
-        ...
 
 
 class ResultNotJson(Exception):
@@ -126,7 +106,7 @@ class Capability:
         record = self.recorder.record
 
         def begin(payload: Any) -> _Begun:
-            tokens = _begin_observers(observers, name, payload) if observers else None
+            tokens = begin_observers(observers, name, payload) if observers else None
             mark_inflight(None)
             return perf_counter(), tokens
 
@@ -145,7 +125,7 @@ class Capability:
                 record(started, True, type(error).__name__)
                 outcome = "error"
             if tokens is not None:
-                _end_observers(tokens, outcome, error)
+                end_observers(tokens, outcome, error)
 
         return begin, end
 
@@ -247,28 +227,6 @@ class Capability:
             return result
 
         return measured
-
-
-def _begin_observers(
-    observers: list[CallObserver], name: str, payload: Any
-) -> list[tuple[CallObserver, object]]:
-    tokens = []
-    for observer in list(observers):
-        try:
-            tokens.append((observer, observer.begin(name, payload)))
-        except Exception:
-            logger.exception("call observer %r failed at the start of a call", observer)
-    return tokens
-
-
-def _end_observers(
-    tokens: list[tuple[CallObserver, object]], outcome: Outcome, error: BaseException | None
-) -> None:
-    for observer, token in tokens:
-        try:
-            observer.end(token, outcome, error)
-        except Exception:
-            logger.exception("call observer %r failed at the end of a call", observer)
 
 
 _unbounded: CapacityLimiter | None = None
