@@ -23,6 +23,7 @@ CODE_FILES = {
     "pyproject.toml",
     "cbam_calculator/__init__.py",
     "cbam_calculator/agent.py",
+    "tests/conftest.py",
     "tests/test_agent.py",
 }
 

@@ -65,6 +65,50 @@ def test_generated_tests_pass(project: Path) -> None:
     assert "8 passed" in output
 
 
+# A shell that exports another project's settings: dead dependencies, a wrong environment
+# name, a port nothing can bind, a collector that does not exist.
+_HOSTILE_SHELL = {
+    "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nowhere",
+    "REDIS_URL": "redis://127.0.0.1:9/0",
+    "ENVIRONMENT": "prod",
+    "AGENT_ID": "Not A Label",
+    "TENANT_ID": "other-tenant",
+    "GL_HTTP_PORT": "1",
+    "GL_LOG_LEVEL": "loud",
+    "GL_CHECK_TIMEOUT_SECONDS": "-1",
+    "OTEL_TRACES_EXPORTER": "carrier-pigeon",
+}
+
+_SECOND_CAPABILITY = '''
+
+@runtime.capability("list-activities")
+def list_activities(payload: dict[str, object]) -> dict[str, object]:
+    """The activities with an emission factor."""
+    return {"activities": sorted(EMISSION_FACTORS)}
+'''
+
+
+def test_generated_tests_pass_in_a_hostile_shell_after_a_second_capability(
+    tmp_path: Path,
+) -> None:
+    """The generated tests pass whatever the shell exports, and after the author adds a capability.
+
+    Before the fix the agent read ENVIRONMENT=prod at import (a collection error), waited
+    on the dead DATABASE_URL (readiness 503) and the listing test wanted exactly one
+    capability.
+    """
+    project = create_project(VALUES, tmp_path)
+    agent = project / "cbam_calculator" / "agent.py"
+    agent.write_text(agent.read_text() + _SECOND_CAPABILITY)
+    status, output = _run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        project,
+        env={**agent_env(), **_HOSTILE_SHELL},
+    )
+    assert status == 0, output
+    assert "8 passed" in output
+
+
 @pytest.mark.parametrize("name", ["cbam-calculator", "a" + "-b" * 31])
 def test_generated_code_passes_ruff(tmp_path: Path, name: str) -> None:
     """`ruff check` and `ruff format --check` pass on the new project, even with a 63-char name."""
