@@ -75,6 +75,7 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
     DNS-1123 label; nothing is written when any value is invalid.
     """
     from greenlang_runtime.scaffold import check_values, create_project
+    from greenlang_runtime.scaffold._install import install_command
     from greenlang_runtime.scaffold._prompt import ask
 
     target = parent.absolute() / name
@@ -97,5 +98,6 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
         ) from None
     click.echo(f"Created the agent project {name} in {project}. Next:")
     click.echo(f"  cd {project}")
-    click.echo('  python3.11 -m venv .venv && .venv/bin/pip install -e ".[test]"')
+    # The SDK is installed the way it is installed here: from a checkout, a wheel or the index.
+    click.echo(f"  python3.11 -m venv .venv && {install_command('.venv/bin/pip')}")
     click.echo("  .venv/bin/pytest && .venv/bin/greenlang-runtime run")
