@@ -43,11 +43,10 @@ $(DEMO_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	touch $(DEMO_STAMP)
 
+# The recipe is one exec: Ctrl+C reaches the runtime, which drains and exits 0
+# (make itself still reports the SIGINT it received with status 130, silently).
 demo: $(DEMO_STAMP)
-	@echo "Serving examples/cbam_calculator: API on :8000, metrics on :9090 (Ctrl+C drains and stops)."
-	@echo "Try, in another terminal:"
-	@sed -n 's/^\$$ \(curl .*\)/  \1/p' examples/cbam_calculator/README.md
-	cd examples/cbam_calculator && ../../$(BIN)/greenlang-runtime run
+	@exec scripts/demo.sh $(BIN)
 
 bench: venv
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
