@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from greenlang_runtime.exceptions import SpecError
 
 __all__ = [
+    "DEFAULT_HTTP_PORT",
+    "DEFAULT_METRICS_PORT",
     "DEFAULT_PROMETHEUS_URL",
     "DEFAULT_REGISTRY",
     "DEPENDENCIES",
@@ -37,6 +39,9 @@ NAMESPACE_SUFFIXES: Mapping[str, str] = {
 }
 _TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 DEFAULT_REGISTRY = "registry.greenlang.io"
+# The runtime's own defaults (GL_HTTP_PORT, GL_METRICS_PORT), used when the spec sets none.
+DEFAULT_HTTP_PORT = 8000
+DEFAULT_METRICS_PORT = 9090
 DEFAULT_PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 
 

@@ -43,6 +43,8 @@ _KEYS = (
     "llm-providers",
     "rollout",
     "tenant-quota",
+    "http-port",
+    "metrics-port",
     "node-pool",
     "ingress-namespace",
     "monitoring-namespace",
@@ -53,6 +55,7 @@ _KEYS = (
     "environments",
 )
 _MAX_REPLICAS = 1000
+_MAX_PORT = 65535
 _IMAGE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _GIT_URL = re.compile(r"(https://|ssh://|git@)\S+")
@@ -108,6 +111,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
         ),
         "rollout": rules.choice("rollout", table.get("rollout", "rolling"), _spec.ROLLOUTS),
         "tenant_quota": rules.flag("tenant-quota", table.get("tenant-quota", False)),
+        **_ports(table),
         "node_pool": rules.label_value("node-pool", table.get("node-pool", "agents"), empty=True),
         "ingress_namespace": rules.dns_label(
             "ingress-namespace", table.get("ingress-namespace", "ingress-nginx")
@@ -147,6 +151,17 @@ def merge_overrides(
         _scaling(prefix, overrides, scaling),
         _digest(f"{prefix}.image-digest", overrides.get("image-digest", digest)),
     )
+
+
+def _ports(table: Mapping[str, object]) -> dict[str, int]:
+    http = rules.whole("http-port", table.get("http-port", _spec.DEFAULT_HTTP_PORT), 1, _MAX_PORT)
+    metrics = rules.whole(
+        "metrics-port", table.get("metrics-port", _spec.DEFAULT_METRICS_PORT), 1, _MAX_PORT
+    )
+    if http == metrics:
+        # Both listeners bind every address of the pod: one port cannot serve both.
+        raise SpecError("metrics-port", metrics, f"it must differ from http-port ({http})")
+    return {"http_port": http, "metrics_port": metrics}
 
 
 def _default_id(name: str) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenlang_runtime._spec_model import (
+    DEFAULT_HTTP_PORT,
+    DEFAULT_METRICS_PORT,
     DEFAULT_PROMETHEUS_URL,
     DEFAULT_REGISTRY,
     DEPENDENCIES,
@@ -34,6 +36,8 @@ from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
 
 __all__ = [
+    "DEFAULT_HTTP_PORT",
+    "DEFAULT_METRICS_PORT",
     "DEFAULT_PROMETHEUS_URL",
     "DEFAULT_REGISTRY",
     "DEPENDENCIES",
@@ -99,6 +103,8 @@ class AgentSpec:
     llm_providers: tuple[str, ...] = ()
     rollout: str = "rolling"
     tenant_quota: bool = False
+    http_port: int = DEFAULT_HTTP_PORT
+    metrics_port: int = DEFAULT_METRICS_PORT
     node_pool: str = "agents"
     ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from greenlang_runtime.config import Settings
 from greenlang_runtime.manifests._meta import Document, metadata, selector
 from greenlang_runtime.manifests.workload import config_name, runtime_settings
 from greenlang_runtime.spec import EnvironmentSpec
 
 __all__ = ["config_map", "preview_service", "service", "service_account"]
-
-_DEFAULTS = Settings()
 
 
 def service(env: EnvironmentSpec, name: str | None = None) -> Document:
@@ -25,7 +22,7 @@ def service(env: EnvironmentSpec, name: str | None = None) -> Document:
                 {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
                 {
                     "name": "metrics",
-                    "port": _DEFAULTS.metrics_port,
+                    "port": env.agent.metrics_port,
                     "targetPort": "metrics",
                     "protocol": "TCP",
                 },
@@ -55,5 +52,5 @@ def config_map(env: EnvironmentSpec) -> Document:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(env.agent, config_name(env)),
-        "data": runtime_settings(),
+        "data": runtime_settings(env),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from greenlang_runtime.config import Settings
 from greenlang_runtime.manifests._meta import Document, metadata, selector
 from greenlang_runtime.spec import EnvironmentSpec
 
@@ -10,18 +9,17 @@ __all__ = ["DEPENDENCY_PORTS", "network_policy"]
 
 DEPENDENCY_PORTS = {"postgres": 5432, "redis": 6379}
 _HTTPS = 443
-_DEFAULTS = Settings()
 _NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
 
 def network_policy(env: EnvironmentSpec) -> Document:
     """Ingress: controller and same namespace on HTTP, monitoring on metrics; egress: deps."""
     spec = env.agent
-    http = _ports(_DEFAULTS.http_port)
+    http = _ports(spec.http_port)
     ingress = [
         {"from": [_namespace(spec.ingress_namespace)], "ports": http},
         {"from": [{"podSelector": {}}], "ports": http},
-        {"from": [_namespace(spec.monitoring_namespace)], "ports": _ports(_DEFAULTS.metrics_port)},
+        {"from": [_namespace(spec.monitoring_namespace)], "ports": _ports(spec.metrics_port)},
     ]
     egress: list[Document] = [
         {

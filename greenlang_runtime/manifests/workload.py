@@ -71,9 +71,12 @@ def config_name(env: EnvironmentSpec) -> str:
     return f"{env.agent.agent_id}-config"
 
 
-def runtime_settings() -> dict[str, str]:
-    """The ``GL_*`` variables the ConfigMap sets: the runtime's own defaults."""
-    return {env_name(name): _plain(getattr(_DEFAULTS, name)) for name in _CONFIGURED}
+def runtime_settings(env: EnvironmentSpec) -> dict[str, str]:
+    """The ``GL_*`` variables the ConfigMap sets: the spec's ports, the runtime's timings."""
+    ports = {"http_port": env.agent.http_port, "metrics_port": env.agent.metrics_port}
+    return {
+        env_name(name): _plain(ports.get(name, getattr(_DEFAULTS, name))) for name in _CONFIGURED
+    }
 
 
 def grace_period_seconds() -> int:
@@ -127,7 +130,7 @@ def pod_template(env: EnvironmentSpec) -> Document:
     pod_annotations = {
         **platform_annotations(spec),
         "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(_DEFAULTS.metrics_port),
+        "prometheus.io/port": str(spec.metrics_port),
         "prometheus.io/path": METRICS_PATH,
     }
     pod: dict[str, Any] = {
@@ -172,8 +175,8 @@ def _agent_container(env: EnvironmentSpec) -> Document:
         "image": env.image,
         "imagePullPolicy": "Always",
         "ports": [
-            {"name": "http", "containerPort": _DEFAULTS.http_port, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": _DEFAULTS.metrics_port, "protocol": "TCP"},
+            {"name": "http", "containerPort": env.agent.http_port, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": env.agent.metrics_port, "protocol": "TCP"},
         ],
         "env": _environment(env),
         "envFrom": [{"configMapRef": {"name": config_name(env)}}],
