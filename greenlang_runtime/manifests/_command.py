@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -16,10 +17,11 @@ __all__ = ["manifests"]
 @click.command()
 @click.option(
     "--project",
+    "projects",
     metavar="DIR",
-    default=".",
-    show_default=True,
-    help="The project whose pyproject.toml holds the agent spec.",
+    multiple=True,
+    help="The project whose pyproject.toml holds the agent spec [default: .]; "
+    "with --tenant, give every agent of the tenant, one --project each.",
 )
 @click.option(
     "--environment",
@@ -29,17 +31,39 @@ __all__ = ["manifests"]
 @click.option(
     "--output",
     metavar="DIR or -",
-    help="Where to write [default: PROJECT/deploy]; - prints one multi-document stream.",
+    help="Where to write [default: PROJECT/deploy, with --tenant ./tenant-TENANT]; "
+    "- prints one multi-document stream.",
+)
+@click.option(
+    "--tenant",
+    is_flag=True,
+    help="Render the tenant namespace's ResourceQuota and LimitRange, sized for every "
+    "--project given, instead of an agent.",
 )
 @click.option("--check", is_flag=True, help="Exit 1, naming the files, if they differ.")
-def manifests(project: str, environment: str | None, output: str | None, check: bool) -> None:
+@click.option("--diff", is_flag=True, help="With --check: print the differences as a unified diff.")
+def manifests(
+    projects: tuple[str, ...],
+    environment: str | None,
+    output: str | None,
+    tenant: bool,
+    check: bool,
+    diff: bool,
+) -> None:
     """Render the Kubernetes manifests from [tool.greenlang-runtime].
 
     Writes a kustomize base, the development, staging and production overlays,
-    the platform's objects and the promtool rule tests.
+    the platform's objects and the promtool rule tests, and prints each file it
+    wrote or removed. Files it did not generate are never rewritten or removed;
+    the patches in overlays/ENV/patches/ are applied by that overlay.
     """
-    from greenlang_runtime.manifests.files import differences, write_tree
-    from greenlang_runtime.manifests.layout import render_stream, render_tree
+    from greenlang_runtime.manifests.files import author_patches
+    from greenlang_runtime.manifests.layout import (
+        render_stream,
+        render_tenant_stream,
+        render_tenant_tree,
+        render_tree,
+    )
     from greenlang_runtime.spec import load_spec
 
     # Checked here rather than by click, so that every mistake is one line.
@@ -48,29 +72,102 @@ def manifests(project: str, environment: str | None, output: str | None, check: 
             f"--environment={environment!r} is invalid: it must be one of "
             f"{', '.join(ENVIRONMENTS)}."
         )
-    if not Path(project).is_dir():
-        raise BadInput(f"--project={project!r} is invalid: it is not a directory.")
+    projects = projects or (".",)
+    if len(projects) > 1 and not tenant:
+        raise BadInput(
+            f"--project is given {len(projects)} times: render one agent at a time "
+            "(several only with --tenant)."
+        )
+    for project in projects:
+        if not Path(project).is_dir():
+            raise BadInput(f"--project={project!r} is invalid: it is not a directory.")
     environments = (environment,) if environment else ENVIRONMENTS
     if output == "":
         raise BadInput("--output='' is invalid: give a directory, or - for standard output.")
     if output == "-" and check:
         raise BadInput("--check compares files on disk: it cannot be used with --output -.")
+    if diff and not check:
+        raise BadInput("--diff shows what --check finds: use it as --check --diff.")
     try:
-        spec = load_spec(Path(project))
+        specs = [load_spec(Path(project)) for project in projects]
+        for project, spec in zip(projects, specs, strict=True):
+            if spec.tenant != specs[0].tenant:
+                raise BadInput(
+                    f"--project={project!r} is invalid with --tenant: its tenant is "
+                    f"{spec.tenant!r}, not {specs[0].tenant!r} like {projects[0]!r}."
+                )
         if output == "-":
-            click.echo(render_stream(spec, environments), nl=False)
+            if tenant:
+                click.echo(render_tenant_stream(specs, environments), nl=False)
+            else:
+                click.echo(render_stream(specs[0], environments), nl=False)
             return
-        root = Path(output) if output else Path(project) / "deploy"
-        files = render_tree(spec, environments)
+        if tenant:
+            root = Path(output or f"tenant-{specs[0].tenant}")
+        else:
+            root = Path(output) if output else Path(projects[0]) / "deploy"
+        patches = {name: author_patches(root, name) for name in environments}
+        if tenant:
+            files = render_tenant_tree(specs, environments, patches)
+        else:
+            files = render_tree(specs[0], environments, patches)
         if check:
-            drift = differences(root, files, environments)
-            for line in drift:
-                click.echo(line, err=True)
-            if drift:
-                raise SystemExit(1)
-            click.echo(f"{root}: up to date with the spec.")
-            return
-        write_tree(root, files, environments)
+            _check(root, files, environments, diff)
+        else:
+            _write(root, files, environments, patches)
     except GreenlangRuntimeError as error:
         raise BadInput(str(error)) from None
-    click.echo(f"Wrote {len(files)} files to {root}.")
+    if not tenant and specs[0].tenant_quota and not check:
+        click.echo(
+            "tenant-quota = true: the namespace's ResourceQuota and LimitRange belong to the "
+            "tenant; render them once for all its agents with "
+            "greenlang-runtime manifests --tenant --project DIR --project DIR ..."
+        )
+
+
+def _check(root: Path, files: Mapping[str, str], environments: Sequence[str], diff: bool) -> None:
+    from greenlang_runtime.manifests.files import differences
+
+    drift, unified = differences(root, files, environments, diff=diff)
+    click.echo(unified, nl=False)
+    for line in drift:
+        click.echo(line, err=True)
+    if drift:
+        raise SystemExit(1)
+    click.echo(f"{root}: up to date with the spec.")
+
+
+def _write(
+    root: Path,
+    files: Mapping[str, str],
+    environments: Sequence[str],
+    patches: Mapping[str, Sequence[str]],
+) -> None:
+    from greenlang_runtime.manifests.files import Conflict, write_tree
+
+    try:
+        done = write_tree(root, files, environments)
+    except Conflict as conflict:
+        for line in conflict.lines:
+            click.echo(line, err=True)
+        click.echo(
+            f"Nothing written: the {len(conflict.lines)} file(s) above are not as manifests "
+            "rendered them. Move your changes into overlays/ENV/patches/ "
+            "(see docs/manifests.md), delete those files, and render again.",
+            err=True,
+        )
+        raise SystemExit(1) from None
+    for relative in done.written:
+        click.echo(f"wrote    {root / relative}")
+    for relative in done.removed:
+        click.echo(f"removed  {root / relative}")
+    for relative in done.kept:
+        click.echo(f"kept     {root / relative} (no longer rendered, but edited since)")
+    applied = [f"overlays/{name}/{path}" for name in environments for path in patches[name]]
+    summary = (
+        f"{root}: {len(done.written)} written, {len(done.removed)} removed, "
+        f"{done.unchanged} unchanged"
+    )
+    if applied:
+        summary += f"; your patches applied: {', '.join(applied)}"
+    click.echo(summary + ".")

@@ -9,6 +9,7 @@ from greenlang_runtime.spec import AgentSpec, EnvironmentSpec
 
 __all__ = [
     "CONTAINER",
+    "MANAGED_BY",
     "Document",
     "labels",
     "metadata",

@@ -7,7 +7,7 @@ its namespace and patches (RFC 6902) exactly what its environment changes, so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import greenlang_runtime.manifests.autoscaling as autoscaling
 import greenlang_runtime.manifests.core as core
@@ -22,6 +22,7 @@ from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.manifests._jsonpatch import diff
 from greenlang_runtime.manifests._meta import Document
 from greenlang_runtime.manifests._yaml import dump
+from greenlang_runtime.manifests.files import headed
 from greenlang_runtime.spec import AgentSpec, EnvironmentSpec
 
 __all__ = [
@@ -31,7 +32,10 @@ __all__ = [
     "environment_documents",
     "platform_documents",
     "render_stream",
+    "render_tenant_stream",
+    "render_tenant_tree",
     "render_tree",
+    "tenant_documents",
 ]
 
 BASE_ENVIRONMENT = "production"
@@ -62,11 +66,6 @@ def base_documents(env: EnvironmentSpec) -> list[tuple[str, Document]]:
         ("prometheusrule.yaml", monitoring.prometheus_rule(env)),
         ("dashboard.yaml", dashboard.dashboard(env)),
     ]
-    if spec.tenant_quota:
-        documents += [
-            ("resourcequota.yaml", tenancy.resource_quota(env)),
-            ("limitrange.yaml", tenancy.limit_range(env)),
-        ]
     return documents
 
 
@@ -91,8 +90,16 @@ def platform_documents(spec: AgentSpec, environments: Sequence[str]) -> list[tup
     return documents
 
 
-def render_tree(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -> dict[str, str]:
-    """The ``deploy/`` files for ``environments``: relative path -> text."""
+def render_tree(
+    spec: AgentSpec,
+    environments: Sequence[str] = ENVIRONMENTS,
+    patches: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
+    """The ``deploy/`` files for ``environments``: relative path -> text, each headed.
+
+    ``patches`` maps an environment to the author's patch files (relative to its
+    overlay), which its kustomization applies after the environment's own.
+    """
     base_env = spec.for_environment(BASE_ENVIRONMENT)
     base = base_documents(base_env)
     files = {f"base/{name}": dump([doc]) for name, doc in base}
@@ -100,12 +107,12 @@ def render_tree(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -> 
         [{**_KUSTOMIZATION, "resources": [name for name, _ in base]}]
     )
     for name in environments:
-        files.update(_overlay(spec.for_environment(name), base))
+        files.update(_overlay(spec.for_environment(name), base, (patches or {}).get(name, ())))
     for path, doc in platform_documents(spec, environments):
         files[path] = dump([doc])
     files["promtool/rules.yaml"] = dump([promtool.rules_file(spec)])
     files["promtool/rules.test.yaml"] = dump([promtool.rules_tests(spec)])
-    return files
+    return {path: headed(text) for path, text in files.items()}
 
 
 def render_stream(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -> str:
@@ -117,7 +124,58 @@ def render_stream(spec: AgentSpec, environments: Sequence[str] = ENVIRONMENTS) -
     return dump(documents)
 
 
-def _overlay(env: EnvironmentSpec, base: list[tuple[str, Document]]) -> dict[str, str]:
+def tenant_documents(specs: Sequence[AgentSpec], environment: str) -> list[tuple[str, Document]]:
+    """The tenant namespace's ResourceQuota and LimitRange, sized for all of ``specs``.
+
+    ``specs`` are every agent of one tenant; their order does not matter.
+    """
+    agents = [spec.for_environment(environment) for spec in sorted(specs, key=_agent_key)]
+    return [
+        ("resourcequota.yaml", tenancy.resource_quota(agents)),
+        ("limitrange.yaml", tenancy.limit_range(agents)),
+    ]
+
+
+def render_tenant_tree(
+    specs: Sequence[AgentSpec],
+    environments: Sequence[str] = ENVIRONMENTS,
+    patches: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
+    """The tenant's ``overlays/<env>/`` files: its namespace objects, one kustomization each."""
+    files: dict[str, str] = {}
+    for name in environments:
+        here = f"overlays/{name}"
+        documents = tenant_documents(specs, name)
+        kustomization: Document = {
+            **_KUSTOMIZATION,
+            "namespace": specs[0].namespace(name),
+            "resources": [path for path, _ in documents],
+        }
+        own = sorted((patches or {}).get(name, ()))
+        if own:
+            kustomization["patches"] = [{"path": path} for path in own]
+        files[f"{here}/kustomization.yaml"] = dump([kustomization])
+        files.update({f"{here}/{path}": dump([doc]) for path, doc in documents})
+    return {path: headed(text) for path, text in files.items()}
+
+
+def render_tenant_stream(specs: Sequence[AgentSpec], environments: Sequence[str]) -> str:
+    """The tenant's namespace objects of ``environments``, namespaced, as one stream."""
+    documents = [
+        _in_namespace(doc, specs[0].namespace(name))
+        for name in environments
+        for _, doc in tenant_documents(specs, name)
+    ]
+    return dump(documents)
+
+
+def _agent_key(spec: AgentSpec) -> str:
+    return spec.agent_id
+
+
+def _overlay(
+    env: EnvironmentSpec, base: list[tuple[str, Document]], own: Sequence[str]
+) -> dict[str, str]:
     here = f"overlays/{env.environment}"
     files: dict[str, str] = {}
     patches: list[Document] = []
@@ -129,6 +187,9 @@ def _overlay(env: EnvironmentSpec, base: list[tuple[str, Document]]) -> dict[str
         patch_name = name.replace(".yaml", ".patch.yaml")
         files[f"{here}/{patch_name}"] = dump([operations])
         patches.append({"path": patch_name, "target": _target(before)})
+    # The author's strategic-merge patches name their target themselves
+    # (apiVersion, kind, metadata.name) and come last, so they win.
+    patches += [{"path": path} for path in sorted(own)]
     kustomization: Document = {
         **_KUSTOMIZATION,
         "namespace": env.namespace,

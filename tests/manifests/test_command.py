@@ -22,33 +22,52 @@ def _tree(root: Path) -> list[str]:
 
 
 def test_writes_deploy_and_check_then_passes(project: Callable[..., Path]) -> None:
-    """By default the tree lands in PROJECT/deploy, and --check right after exits 0."""
+    """By default the tree lands in PROJECT/deploy, each file named; --check right after exits 0."""
     root = project()
     code, out, _ = _run("--project", str(root))
     assert code == 0
-    files = _tree(root / "deploy")
-    assert out == f"Wrote {len(files)} files to {root / 'deploy'}.\n"
+    deploy = root / "deploy"
+    files = _tree(deploy)
+    assert out.splitlines() == [
+        *(f"wrote    {deploy}/{name}" for name in files),
+        f"{deploy}: {len(files)} written, 0 removed, 0 unchanged.",
+        "tenant-quota = true: the namespace's ResourceQuota and LimitRange belong to the tenant; "
+        "render them once for all its agents with "
+        "greenlang-runtime manifests --tenant --project DIR --project DIR ...",
+    ]
     assert {"base/kustomization.yaml", "overlays/production/kustomization.yaml"} <= set(files)
     assert {"promtool/rules.yaml", "promtool/rules.test.yaml"} <= set(files)
     assert _run("--project", str(root), "--check")[0] == 0
+    assert _run("--project", str(root))[1].splitlines()[0] == (
+        f"{deploy}: 0 written, 0 removed, {len(files)} unchanged."
+    )
 
 
 def test_check_names_changed_missing_and_stale_files(project: Callable[..., Path]) -> None:
     """Exit 1 and one line per file: edited, deleted, left over from an older spec."""
-    root = project()
+    root = project(rollout="blue-green")
     _run("--project", str(root))
+    project()
     deploy = root / "deploy"
-    (deploy / "base/hpa.yaml").write_text("edited\n")
+    hpa = deploy / "base/hpa.yaml"
+    hpa.write_text(hpa.read_text() + "# mine\n")
     (deploy / "overlays/staging/kustomization.yaml").unlink()
-    (deploy / "base/old.yaml").write_text("kind: Old\n")
+    (deploy / "base/mine.yaml").write_text("kind: Mine\n")
     (deploy / "README.md").write_text("not ours\n")
     code, _, err = _run("--project", str(root), "--check")
     assert code == 1
-    assert err.splitlines() == [
-        f"{deploy}/base/hpa.yaml: differs from what the spec renders",
+    lines = err.splitlines()
+    assert {
+        f"{deploy}/base/deployment.yaml: missing",
+        f"{deploy}/base/hpa.yaml: edited since it was rendered",
+        f"{deploy}/base/kustomization.yaml: differs from what the spec renders",
         f"{deploy}/overlays/staging/kustomization.yaml: missing",
-        f"{deploy}/base/old.yaml: not rendered by the spec any more",
-    ]
+        f"{deploy}/base/analysistemplate.yaml: not rendered by the spec any more",
+        f"{deploy}/base/rollout.yaml: not rendered by the spec any more",
+        f"{deploy}/base/service-preview.yaml: not rendered by the spec any more",
+    } <= set(lines)
+    # The author's files are not drift: they are not the command's.
+    assert not [line for line in lines if "mine.yaml" in line or "README" in line]
 
 
 def test_check_of_one_environment_ignores_the_other_overlays(project: Callable[..., Path]) -> None:

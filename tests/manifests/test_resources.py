@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from greenlang_runtime.manifests import render_tree
+from greenlang_runtime.manifests.layout import tenant_documents
 from tests.manifests.conftest import make_spec
 
 
@@ -121,18 +122,31 @@ def test_dashboard_is_a_labelled_config_map_with_the_platform_panels() -> None:
     ]
 
 
-def test_quota_fits_twice_the_maximum_scale() -> None:
-    """max 10 replicas -> 20 pods; 20 x 250m = 5000m, 20 x 256Mi = 5120Mi, 20 x 1 = 20000m."""
-    hard = _file("base/resourcequota.yaml")["spec"]["hard"]
-    assert (hard["pods"], hard["requests.cpu"], hard["requests.memory"]) == (
-        "20",
-        "5000m",
-        "5120Mi",
+def test_quota_fits_twice_the_maximum_scale_of_every_agent() -> None:
+    """max 10 and 3 replicas -> 20 + 6 pods; 26 x 250m = 6500m; 20 x 1 + 6 x 2 = 32000m."""
+    big = make_spec()
+    small = make_spec(
+        **{
+            "agent-id": "small",
+            "scaling": {"min-replicas": 1, "max-replicas": 3},
+            "resources": {"cpu-limit": "2", "memory-limit": "1Gi"},
+        }
     )
-    assert (hard["limits.cpu"], hard["limits.memory"]) == ("20000m", "10240Mi")
-    limits = _file("base/limitrange.yaml")["spec"]["limits"][0]
+    documents = dict(tenant_documents([big, small], "staging"))
+    hard = documents["resourcequota.yaml"]["spec"]["hard"]
+    assert (hard["pods"], hard["requests.cpu"], hard["requests.memory"]) == (
+        "26",
+        "6500m",
+        "6656Mi",
+    )
+    # 20 x 512Mi + 6 x 1024Mi = 16384Mi
+    assert (hard["limits.cpu"], hard["limits.memory"]) == ("32000m", "16384Mi")
+    assert (hard["services"], hard["configmaps"], hard["secrets"]) == ("20", "40", "40")
+    limits = documents["limitrange.yaml"]["spec"]["limits"][0]
     assert limits["defaultRequest"] == {"cpu": "250m", "memory": "256Mi"}
-    assert "base/resourcequota.yaml" not in render_tree(make_spec(**{"tenant-quota": False}))
+    assert limits["max"] == {"cpu": "2", "memory": "1Gi"}
+    # No agent's own tree holds a namespace-wide object.
+    assert not [path for path in render_tree(big) if "quota" in path or "limitrange" in path]
 
 
 def test_canary_rollout_steps_5_25_50_100_with_analysis() -> None:

@@ -78,8 +78,6 @@ def test_every_object_of_every_overlay_validates(tmp_path: Path, rollout: str) -
         "NetworkPolicy",
         "ServiceMonitor",
         "PrometheusRule",
-        "ResourceQuota",
-        "LimitRange",
         "Application",
         *workload.get(rollout, {"Rollout", "AnalysisTemplate"}),
     }
