@@ -163,6 +163,11 @@ def _write(
         click.echo(f"removed  {root / relative}")
     for relative in done.kept:
         click.echo(f"kept     {root / relative} (no longer rendered, but edited since)")
+    for relative in done.ignored:
+        click.echo(
+            f"ignored  {root / relative} (yours: left alone, but no kustomization lists it; "
+            "a patch goes in overlays/<env>/patches/)"
+        )
     applied = [f"overlays/{name}/{path}" for name in environments for path in patches[name]]
     summary = (
         f"{root}: {len(done.written)} written, {len(done.removed)} removed, "

@@ -64,6 +64,7 @@ class Written:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
     unchanged: int = 0
 
 
@@ -213,6 +214,13 @@ def write_tree(root: Path, files: Mapping[str, str], environments: Sequence[str]
     if conflicts:
         raise Conflict(conflicts)
     stale = list(_stale(root, files, environments))
+    # The author's files where only generated ones live: left alone, but said,
+    # since no kustomization lists them (a patch belongs in patches/).
+    result.ignored.extend(
+        relative
+        for relative in sorted(_on_disk(root, environments) - set(files) - set(stale))
+        if relative.endswith(_PATCH_SUFFIXES)
+    )
     try:
         for relative, text in pending.items():
             path = root / relative

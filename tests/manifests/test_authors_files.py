@@ -51,12 +51,15 @@ def test_a_patch_and_an_extra_file_survive_a_render_and_apply(
     patches.mkdir()
     (patches / "feature-x.yaml").write_text(PATCH)
     (deploy / "overlays/production/NOTES.md").write_text("why we patch\n")
+    # Where the author kept a patch: left alone, and said not to be applied.
     (deploy / "base/extra.yaml").write_text("kind: Mine\n")
 
     code, out, _ = _run("--project", str(root))
     assert code == 0
     assert out.splitlines() == [
         f"wrote    {deploy}/overlays/production/kustomization.yaml",
+        f"ignored  {deploy}/base/extra.yaml (yours: left alone, but no kustomization lists it; "
+        "a patch goes in overlays/<env>/patches/)",
         f"{deploy}: 1 written, 0 removed, {len(_snapshot(deploy)) - 4} unchanged; "
         "your patches applied: overlays/production/patches/feature-x.yaml.",
         out.splitlines()[-1],  # the tenant-quota pointer, tested in test_tenant.py
