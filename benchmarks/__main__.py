@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import (
+    bodies,
     direct_call,
     footprint,
     http_loopback,
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "readiness": readiness.run,
     "llm": llm.run,
     "tracing": tracing.run,
+    "bodies": bodies.run,
 }
 _LIBRARIES = (
     "starlette",

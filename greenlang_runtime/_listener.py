@@ -1,16 +1,20 @@
-"""The HTTP listener's protocol: uvicorn's httptools protocol with bounds on request heads.
+"""The HTTP listener's protocol: uvicorn's httptools protocol with bounds on requests.
 
 uvicorn with httptools accepts a request head of any size and waits forever
-for one that trickles in, so one client could fill the memory or hold
-thousands of connections. This protocol counts the bytes of each head and
-times it:
+for a head or a body that trickles in, so one client could fill the memory
+or hold thousands of connections. This protocol counts the bytes of each
+head and times heads and bodies:
 
 - a head larger than ``max_head_bytes`` is answered 431 and the connection
   closed (after the client has had a moment to read the answer);
 - a head not complete within ``head_timeout`` seconds of the connection
   opening (or of the next request's first byte, on a kept-alive connection)
   closes the connection, at most a quarter of the timeout (and at most 1 s)
-  late.
+  late;
+- a body (declared by ``Content-Length`` or chunked) not complete within
+  ``body_timeout`` seconds of the end of its head is answered 408 and the
+  connection closed, as late as a head's close can be (if the response has
+  already begun, the connection is closed without more).
 
 Bytes are counted as they arrive, per read: on a connection that pipelines
 requests, a head that arrives in the same read as the previous request's
@@ -34,7 +38,7 @@ logger = logging.getLogger("greenlang_runtime")
 # An idle kept-alive connection is closed after this long (uvicorn's
 # timeout_keep_alive, its default made explicit).
 KEEP_ALIVE_SECONDS = 5
-# After a 431, how long the client may go on sending (discarded) before the
+# After a 431 or a 408, how long the client may go on sending (discarded) before the
 # connection is closed: closing with unread data makes the kernel reset the
 # connection, and the client would never see the answer.
 _LINGER_SECONDS = 2.0
@@ -58,6 +62,7 @@ class _BoundedProtocol(HttpToolsProtocol):
 
     max_head_bytes = 65536
     head_timeout = 10.0
+    body_timeout = 30.0
     # One sweep per server (each server gets its own subclass).
     _sweep: asyncio.TimerHandle | None = None
 
@@ -66,6 +71,9 @@ class _BoundedProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._head_began: float | None = None
+        # When the current request's head ended: its body is timed from then
+        # for as long as the parser waits for more of it.
+        self._body_began: float | None = None
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -73,7 +81,7 @@ class _BoundedProtocol(HttpToolsProtocol):
         self._head_began = self.loop.time()
         cls = type(self)
         if cls._sweep is None:
-            cls._sweep = self.loop.call_later(_sweep_interval(cls.head_timeout), self._sweep_heads)
+            cls._sweep = self.loop.call_later(_sweep_interval(cls), self._sweep_requests)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -105,21 +113,31 @@ class _BoundedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._head_began = None
+        # Set for every request (one clock read), checked by the sweep only
+        # while the parser still expects body bytes (``cycle.more_body``).
+        self._body_began = self.loop.time()
         _headers_complete(self)
 
-    def _sweep_heads(self) -> None:
-        """Close every connection of this server whose head is overdue; run again while any."""
+    def _sweep_requests(self) -> None:
+        """Close every connection whose head or body is overdue; run again while any is open."""
         cls = type(self)
-        timeout = cls.head_timeout
-        overdue = self.loop.time() - timeout
+        now = self.loop.time()
+        head_overdue = now - cls.head_timeout
+        body_overdue = now - cls.body_timeout
         for connection in list(self.connections):
             # WebSocket connections share the set; they have no head to time.
             if isinstance(connection, _BoundedProtocol):
                 began = connection._head_began
-                if began is not None and began <= overdue:
+                if began is not None and began <= head_overdue:
                     connection._head_timed_out()
+                    continue
+                began = connection._body_began
+                if began is not None and began <= body_overdue:
+                    cycle = connection.cycle
+                    if cycle is not None and cycle.more_body:  # the body is still arriving
+                        connection._body_timed_out()
         if self.connections:
-            cls._sweep = self.loop.call_later(_sweep_interval(timeout), self._sweep_heads)
+            cls._sweep = self.loop.call_later(_sweep_interval(cls), self._sweep_requests)
         else:
             cls._sweep = None
 
@@ -136,6 +154,33 @@ class _BoundedProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
+    def _body_timed_out(self) -> None:
+        """Answer 408 (unless a response has begun), stop reading the body, close."""
+        self._body_began = None
+        cycle = self.cycle
+        if self.transport.is_closing() or cycle is None:
+            return
+        logger.debug(
+            "answering 408 to a request whose body took over %gs (GL_BODY_TIMEOUT_SECONDS)",
+            self.body_timeout,
+        )
+        self._refused = True
+        # The app waiting in receive() gets http.disconnect now, and anything
+        # it sends later is dropped: the connection is no longer its own.
+        cycle.disconnected = True
+        cycle.message_event.set()
+        cycle.body = bytearray()  # what the app had not read yet
+        self.flow.resume_reading()  # read and drop the rest until the close
+        if cycle.response_started:
+            self.transport.close()
+            return
+        body = error_body(
+            "request_timeout",
+            f"The request body was not complete within {self.body_timeout:g} s of its head "
+            "(GL_BODY_TIMEOUT_SECONDS).",
+        )
+        self._write_final(408, body)
+
     def _refuse_head(self) -> None:
         """Answer 431, stop parsing, and close once the client has had time to read it."""
         self._refused = True
@@ -144,10 +189,14 @@ class _BoundedProtocol(HttpToolsProtocol):
             "headers_too_large",
             f"The request head is larger than {self.max_head_bytes} bytes (GL_MAX_HEADER_BYTES).",
         )
+        self._write_final(431, body)
+
+    def _write_final(self, status: int, body: bytes) -> None:
+        """Send ``status`` and a JSON ``body``; close once the client has had time to read it."""
         self.transport.write(
             b"".join(
                 [
-                    STATUS_LINE[431],
+                    STATUS_LINE[status],
                     b"content-type: application/json\r\n",
                     b"content-length: %d\r\n" % len(body),
                     b"connection: close\r\n\r\n",
@@ -160,17 +209,20 @@ class _BoundedProtocol(HttpToolsProtocol):
         self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
 
-def _sweep_interval(timeout: float) -> float:
-    """How often heads are checked: a connection is closed within this after its timeout."""
-    return min(1.0, timeout / 4)
+def _sweep_interval(cls: type[_BoundedProtocol]) -> float:
+    """How often requests are checked: a connection is closed within this after its timeout."""
+    return min(1.0, cls.head_timeout / 4, cls.body_timeout / 4)
 
 
-def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.Protocol]:
+def bounded_protocol(
+    max_head_bytes: int, head_timeout: float, body_timeout: float
+) -> type[asyncio.Protocol]:
     """The protocol class for uvicorn's ``http=`` option, with these bounds.
 
     Args:
         max_head_bytes: the largest request head (request line and headers) accepted.
         head_timeout: seconds a request head may take to arrive.
+        body_timeout: seconds a request body may take to arrive, from the end of its head.
     """
 
     class BoundedProtocol(_BoundedProtocol):
@@ -178,4 +230,5 @@ def bounded_protocol(max_head_bytes: int, head_timeout: float) -> type[asyncio.P
 
     BoundedProtocol.max_head_bytes = max_head_bytes
     BoundedProtocol.head_timeout = head_timeout
+    BoundedProtocol.body_timeout = body_timeout
     return BoundedProtocol

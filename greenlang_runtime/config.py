@@ -153,6 +153,9 @@ class Settings:
             larger is answered 431 and the connection closed.
         header_timeout_seconds: time a client has to send a complete request
             head; then the connection is closed.
+        body_timeout_seconds: time a client has, from the end of a request's
+            head, to send its whole body; then it is answered 408 and the
+            connection closed.
         prestop_delay_seconds: after SIGTERM, how long requests keep being
             served while the endpoint removal propagates.
         drain_timeout_seconds: how long in-flight requests may then take.
@@ -178,6 +181,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_header_bytes: int = 65536
     header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
     prestop_delay_seconds: float = 5.0
     drain_timeout_seconds: float = 20.0
     shutdown_hooks_timeout_seconds: float = 3.0
@@ -261,6 +265,7 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "max_body_bytes": (rules.to_int, rules.check_at_least_one),
     "max_header_bytes": (rules.to_int, rules.check_head_bytes),
     "header_timeout_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "body_timeout_seconds": (rules.to_seconds, rules.check_positive_seconds),
     "prestop_delay_seconds": (rules.to_seconds, rules.check_seconds),
     "drain_timeout_seconds": (rules.to_seconds, rules.check_seconds),
     "shutdown_hooks_timeout_seconds": (rules.to_seconds, rules.check_seconds),

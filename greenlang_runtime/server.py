@@ -118,8 +118,12 @@ def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.
         log_level=settings.log_level,
         access_log=settings.access_log,
         server_header=False,
-        # httptools with bounds on request heads: uvicorn itself sets none.
-        http=bounded_protocol(settings.max_header_bytes, settings.header_timeout_seconds),
+        # httptools with bounds on request heads and bodies: uvicorn itself sets none.
+        http=bounded_protocol(
+            settings.max_header_bytes,
+            settings.header_timeout_seconds,
+            settings.body_timeout_seconds,
+        ),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         **options,
     )
