@@ -142,8 +142,10 @@ def parse_json(body: bytes | bytearray) -> Any:
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as error:
+        # Some of json's messages end in "at" already ("Invalid control character at").
+        what = error.msg.lower().removesuffix(" at")
         raise InvalidJson(
-            f"The request body is not JSON: {error.msg.lower()} at line {error.lineno}, "
+            f"The request body is not JSON: {what} at line {error.lineno}, "
             f"column {error.colno}."
         ) from None
     except InvalidJson as error:

@@ -97,6 +97,8 @@ _NOT_JSON = "The request body is not JSON: "
     [
         (b"{not json", _JSON, 400, ("invalid_json", _NOT_JSON + "expecting property name "
             "enclosed in double quotes at line 1, column 2.")),
+        (b'{"a": "x\x01y"}', _JSON, 400, ("invalid_json", _NOT_JSON + "invalid control "
+            "character at line 1, column 9.")),
         (b"", _JSON, 400, ("invalid_json", "The request body is empty; send a JSON value.")),
         (b"[" * 100_000, _JSON, 400, ("invalid_json", "The request body is nested too deeply.")),
         (b'{"a": NaN}', _JSON, 400, ("invalid_json", _NOT_JSON + "NaN is not a JSON number.")),
