@@ -27,10 +27,16 @@ __all__ = [
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-# A Kubernetes resource quantity: a non-negative decimal and one suffix.
+# A Kubernetes resource quantity, as its parser reads one: a signed decimal
+# number in ASCII digits, then a binary or decimal suffix or an exponent.
 _QUANTITY = re.compile(
-    r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?"
+    r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?"
 )
+# Longer is no real amount (and thousands of digits would reach Python's
+# limit on integer conversion); larger is beyond any node.
+_MAX_QUANTITY_LENGTH = 32
+_MAXIMUM = {"cpu": (Decimal(10**6), "1M"), "memory": (Decimal(2**60), "1Ei")}
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
     "n": Decimal("1e-9"),
@@ -129,6 +135,14 @@ def number(field: str, value: object, low: float, high: float, unit: str = "") -
 def quantity(field: str, value: object, resource: str) -> tuple[str, Decimal]:
     """A Kubernetes quantity for ``resource`` (``cpu`` or ``memory``) and its amount."""
     given = text(field, value)
+    if len(given) > _MAX_QUANTITY_LENGTH:
+        shown = f"{given[:_MAX_QUANTITY_LENGTH]}... ({len(given)} characters)"
+        raise SpecError(
+            field,
+            shown,
+            f"it must be a Kubernetes quantity of at most {_MAX_QUANTITY_LENGTH} characters, "
+            f"such as {_EXAMPLES[resource]}",
+        )
     match = _QUANTITY.fullmatch(given)
     if match is None:
         raise SpecError(
@@ -138,15 +152,20 @@ def quantity(field: str, value: object, resource: str) -> tuple[str, Decimal]:
         )
     amount = Decimal(match["number"])
     suffix = match["suffix"] or ""
+    largest, shown_largest = _MAXIMUM[resource]
     if suffix in _BINARY:
         amount *= _BINARY[suffix]
     elif suffix in _DECIMAL:
         amount *= _DECIMAL[suffix]
     else:
-        amount *= Decimal(10) ** int(suffix[1:])
+        # Clamped where any 32-character number is past either bound either way:
+        # 1e400 or 1e-400 would be past a float too.
+        amount = amount.scaleb(max(-80, min(80, int(suffix[1:]))))
     if amount < _MINIMUM[resource]:
         smallest = "1m" if resource == "cpu" else "1Mi"
         raise SpecError(field, value, f"it must be at least {smallest}")
+    if amount > largest:
+        raise SpecError(field, value, f"it must be at most {shown_largest}")
     return given, amount
 
 

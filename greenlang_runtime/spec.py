@@ -166,7 +166,9 @@ def read_pyproject(directory: Path) -> tuple[Mapping[str, object], str]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError("", None, "there is no such file", source) from None
+        raise SpecError(
+            "", None, f"there is no such file in {directory.absolute()}", path.name
+        ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SpecError("", None, f"it cannot be read: {error}", source) from None
     return data, source

@@ -136,6 +136,20 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ),
     ({"resources": {"memory-request": "512k"}}, "it must be at least 1Mi"),
     (
+        {"resources": {"memory-limit": "9" * 5000}},
+        f"resources.memory-limit='{'9' * 32}... (5000 characters)' is invalid: "
+        "it must be a Kubernetes quantity of at most 32 characters, such as 512Mi or 2Gi",
+    ),
+    (
+        {"resources": {"memory-limit": "1e400"}},
+        "resources.memory-limit='1e400' is invalid: it must be at most 1Ei",
+    ),
+    ({"resources": {"memory-limit": "2Ei"}}, "memory-limit='2Ei' is invalid: it must be at most"),
+    ({"resources": {"cpu-limit": "1e999999999"}}, "cpu-limit='1e999999999' is invalid: it must"),
+    ({"resources": {"cpu-request": "1e-400"}}, "cpu-request='1e-400' is invalid: it must be at"),
+    ({"resources": {"cpu-limit": "2e6"}}, "cpu-limit='2e6' is invalid: it must be at most 1M"),
+    ({"resources": {"cpu-limit": "２"}}, "cpu-limit='２' is invalid: it must be a Kubernetes"),
+    (
         {"resources": {"cpu-limit": "200m"}},
         "resources.cpu-limit='200m' is invalid: it must be at least cpu-request (250m)",
     ),
@@ -236,9 +250,36 @@ def test_project_app_is_none_without_an_app_key(tmp_path: Path) -> None:
 
 
 def test_missing_pyproject_is_named(tmp_path: Path) -> None:
-    """Without a pyproject.toml the error names the path it looked for."""
-    with pytest.raises(SpecError, match="there is no such file"):
+    """Without a pyproject.toml the error names the file and the directory it looked in."""
+    with pytest.raises(SpecError) as caught:
         load_spec(tmp_path)
+    assert str(caught.value) == f"pyproject.toml: there is no such file in {tmp_path}."
+
+
+def test_missing_pyproject_in_a_relative_directory_names_it_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looking in "." the message still says which directory that was."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as caught:
+        load_spec(Path())
+    assert str(caught.value) == f"pyproject.toml: there is no such file in {tmp_path}."
+
+
+def test_accepted_quantities_keep_their_amount() -> None:
+    """Signed, exponent and boundary quantities are read as Kubernetes reads them."""
+    table = {
+        "tenant": "acme",
+        "resources": {
+            "cpu-request": "+250m",
+            "cpu-limit": "1e6",
+            "memory-request": "0.5e9",
+            "memory-limit": "1Ei",
+        },
+    }
+    resources = AgentSpec.from_table(table, name="a", version="1").resources
+    assert (resources.cpu_limit, resources.memory_limit) == ("1e6", "1Ei")
+    assert (resources.cpu_request, resources.memory_request) == ("+250m", "0.5e9")
 
 
 def test_run_reads_app_through_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
