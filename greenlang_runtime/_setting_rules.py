@@ -8,6 +8,7 @@ environment, from code or from a command-line option.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from greenlang_runtime.exceptions import ConfigError
 __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "MAX_SECONDS",
     "SecretUrl",
     "check_at_least_one",
     "check_bool",
@@ -125,20 +127,57 @@ def check_head_bytes(name: str, value: object, shown: object) -> None:
 _MIN_HEAD_BYTES = 1024
 
 
-def check_seconds(name: str, value: object, shown: object) -> None:
-    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise ConfigError(name, shown, "it must be a finite, non-negative number of seconds")
+# The most any time setting may hold: a day. It keeps the sum the pod's
+# terminationGracePeriodSeconds is rendered from a plain whole number, and a
+# value beyond it is a typo (a unit mix-up, an exponent), not an intention.
+MAX_SECONDS = 86400
+
+
+def check_seconds(name: str, value: object, shown: object, *, zero: bool = True) -> None:
+    """The one rule of every time setting: finite, from 0 (or above 0) up to a day."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_SECONDS
+        or (value == 0 and not zero)
+    ):
+        what = "a finite, non-negative number of seconds" if zero else "finite, more than 0 seconds"
+        raise ConfigError(name, shown, f"it must be {what} and at most {MAX_SECONDS} (a day)")
 
 
 def check_positive_seconds(name: str, value: object, shown: object) -> None:
-    check_seconds(name, value, shown)
-    if value == 0:
-        raise ConfigError(name, shown, "it must be more than 0 seconds")
+    check_seconds(name, value, shown, zero=False)
+
+
+# A host name as RFC 1123 has it: dot-separated labels of letters, digits and
+# '-', at most 253 characters; the last label is not all digits (that would
+# be an IPv4 address, which ipaddress checks).
+_HOST_LABEL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
+_HOST_RULE = (
+    "it must be an IP address (0.0.0.0, ::) or a host name of letters, digits, "
+    "'-' and '.' (at most 253 characters)"
+)
 
 
 def check_host(name: str, value: object, shown: object) -> None:
-    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-        raise ConfigError(name, shown, "it must be a host name or IP address")
+    if not isinstance(value, str) or not _is_host(value):
+        raise ConfigError(name, shown, _HOST_RULE)
+
+
+def _is_host(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        return True
+    labels = text.removesuffix(".").split(".")
+    return (
+        0 < len(text) <= 253
+        and all(_HOST_LABEL.fullmatch(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def check_log_level(name: str, value: object, shown: object) -> None:
@@ -189,7 +228,15 @@ def to_url(name: str, raw: str) -> SecretUrl | None:
     return SecretUrl(raw.strip()) if raw.strip() else None
 
 
-def url_checker(schemes: tuple[str, ...]) -> Callable[[str, object, object], None]:
+def url_checker(
+    schemes: tuple[str, ...], *, multi_host: bool = False
+) -> Callable[[str, object, object], None]:
+    """A check of a URL with one of ``schemes``; ``multi_host``: ``h1:5432,h2:5432`` too.
+
+    PostgreSQL clients (libpq, asyncpg) take a comma-separated host list and
+    try each host in turn, for a primary with standbys.
+    """
+
     def check(name: str, value: object, shown: object) -> None:
         if value is None:
             return
@@ -199,19 +246,34 @@ def url_checker(schemes: tuple[str, ...]) -> Callable[[str, object, object], Non
         redacted = redact_url(url)
         try:
             parts = urlsplit(url)
-            port = parts.port
         except ValueError:
-            raise ConfigError(
-                name, redacted, "it is not a URL, or its port is not a number from 0 to 65535"
-            ) from None
+            raise ConfigError(name, redacted, "it is not a URL") from None
         if parts.scheme not in schemes:
             raise ConfigError(
                 name, redacted, f"its scheme must be one of {', '.join(s + '://' for s in schemes)}"
             )
+        hosts = parts.netloc.rpartition("@")[2]
         socket = parts.scheme == "unix" or "host" in parse_qs(parts.query)
         if not parts.hostname and not socket:
             raise ConfigError(name, redacted, "it names no host")
-        if port == 0:
-            raise ConfigError(name, redacted, "its port must be between 1 and 65535")
+        if multi_host and "," in hosts:
+            for host in hosts.split(","):
+                if not urlsplit(f"//{host}").hostname:
+                    raise ConfigError(name, redacted, "its host list has an entry with no host")
+                _check_port(name, redacted, host)
+        else:
+            _check_port(name, redacted, hosts)
 
     return check
+
+
+def _check_port(name: str, redacted: str, host: str) -> None:
+    """The port of one ``host[:port]`` of a URL, when given: from 1 to 65535."""
+    try:
+        port = urlsplit(f"//{host}").port
+    except ValueError:
+        raise ConfigError(
+            name, redacted, "it is not a URL, or its port is not a number from 0 to 65535"
+        ) from None
+    if port == 0:
+        raise ConfigError(name, redacted, "its port must be between 1 and 65535")

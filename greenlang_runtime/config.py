@@ -7,6 +7,7 @@ drain and pre-stop seconds.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -240,6 +241,17 @@ def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     return sorted(name for name in env if name.startswith("GL_") and name not in known)
 
 
+def unknown_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``GL_*`` variable that sets nothing, naming the closest setting."""
+    known = sorted(env_name(field) for field in _SETTINGS)
+    warnings = []
+    for name in unknown_variables(environ):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"{name} is set but is not a setting of greenlang-runtime; ignored{hint}")
+    return warnings
+
+
 def env_name(field: str) -> str:
     """The environment variable that sets a :class:`Settings` field."""
     return _PLATFORM_VARIABLES.get(field) or "GL_" + field.upper()
@@ -273,7 +285,7 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "log_level": (rules.to_lower, rules.check_log_level),
     "log_format": (rules.to_lower, rules.check_log_format),
     "access_log": (rules.to_bool, rules.check_bool),
-    "database_url": (rules.to_url, rules.url_checker(("postgres", "postgresql"))),
+    "database_url": (rules.to_url, rules.url_checker(("postgres", "postgresql"), multi_host=True)),
     "redis_url": (rules.to_url, rules.url_checker(("redis", "rediss", "unix"))),
     "check_timeout_seconds": (rules.to_seconds, rules.check_positive_seconds),
     "check_interval_seconds": (rules.to_seconds, rules.check_positive_seconds),

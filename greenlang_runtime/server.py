@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -38,6 +39,7 @@ from greenlang_runtime._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.config import Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
+from greenlang_runtime.health import Phase
 from greenlang_runtime.logs import configure_logging, log_secrets
 
 __all__ = ["run", "serve"]
@@ -78,13 +80,17 @@ class _Shutdown:
         if self.task is not None:
             logger.warning("Second %s: exiting at once", signal.Signals(signum).name)
             os._exit(128 + signum)
+        # A pod whose startup never completed was never ready, so no endpoint
+        # points at it and there is no removal to wait out.
+        started = self.app.lifecycle.phase is not Phase.STARTING
+        delay = self.settings.prestop_delay_seconds if signum == signal.SIGTERM else 0.0
+        delay = delay if started else 0.0
         logger.info(
             "%s received: draining (pre-stop %gs, drain up to %gs); send it again to exit at once",
             signal.Signals(signum).name,
-            self.settings.prestop_delay_seconds,
+            delay,
             self.settings.drain_timeout_seconds,
         )
-        delay = self.settings.prestop_delay_seconds if signum == signal.SIGTERM else 0.0
         self.begin(delay)
 
     def on_startup_failure(self) -> None:
@@ -206,6 +212,7 @@ def run(
     ``host``, ``port`` and ``metrics_port`` override ``settings``.
     """
     settings = _with_options(settings, host, port, metrics_port)
+    _check_resolves(settings.http_host, "GL_HTTP_HOST" if host is None else "--host")
     configure_logging(settings, app.metrics.identity, log_secrets(settings))
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         status = runner.run(serve(app, metrics_app, settings))
@@ -232,6 +239,20 @@ def _with_options(
         http_port=http_port,
         metrics_port=metrics,
     )
+
+
+def _check_resolves(host: str, name: str) -> None:
+    """Refuse a host name with no address, naming where it came from.
+
+    Its spelling was checked with the settings; whether it resolves is a
+    fact of the network, known only here, where the listeners bind it.
+    """
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        raise ConfigError(
+            name, host, "no address is known by that host name to listen on"
+        ) from None
 
 
 def _leave_abandoned_threads(status: int) -> None:

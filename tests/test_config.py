@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 
 import pytest
 
 from greenlang_runtime import AgentRuntime, ConfigError, Identity, Settings
+from greenlang_runtime.testing import RuntimeClient
 
 
 def test_defaults_match_the_contract() -> None:
@@ -68,6 +70,17 @@ def test_every_knob_is_read_from_its_gl_variable() -> None:
         ("GL_LOG_LEVEL", "loud", "one of debug"),
         ("GL_ACCESS_LOG", "maybe", "true or false"),
         ("GL_HTTP_HOST", " ", "host name"),
+        ("GL_HTTP_HOST", "1" * 300, "an IP address (0.0.0.0, ::) or a host name"),
+        ("GL_HTTP_HOST", "a b", "host name"),
+        ("GL_HTTP_HOST", "-agent", "host name"),
+        ("GL_HTTP_HOST", "agent..local", "host name"),
+        ("GL_HTTP_HOST", "1234", "host name"),
+        ("GL_HTTP_HOST", "x" * 64, "host name"),
+        ("GL_HTTP_HOST", "[::1]", "host name"),
+        ("GL_PRESTOP_DELAY_SECONDS", "86401", "at most 86400 (a day)"),
+        ("GL_PRESTOP_DELAY_SECONDS", "1" * 400, "at most 86400 (a day)"),
+        ("GL_HEADER_TIMEOUT_SECONDS", "100000", "at most 86400 (a day)"),
+        ("GL_CHECK_INTERVAL_SECONDS", "90000.5", "at most 86400 (a day)"),
     ],
 )
 def test_invalid_setting_names_variable_and_value(
@@ -129,13 +142,43 @@ def test_invalid_identity_argument_names_the_argument() -> None:
 
 
 def test_misspelt_gl_variable_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
-    """A GL_* variable that sets nothing is named in a warning, so a typo does not go unseen."""
-    with caplog.at_level(logging.WARNING, logger="greenlang_runtime"):
-        runtime = AgentRuntime(environ={"GL_HTTP_PROT": "8080", "GL_HTTP_PORT": "8081"})
+    """A GL_* variable that sets nothing is named when serving starts, with the closest setting."""
+    environ = {"GL_HTTP_PROT": "8080", "GL_HTTP_PORT": "8081", "GL_WHOLLY_UNLIKE": "1"}
+    runtime = AgentRuntime(environ=environ)
     assert runtime.settings.http_port == 8081
-    assert [r.getMessage() for r in caplog.records] == [
-        "GL_HTTP_PROT is set but is not a setting of greenlang-runtime; ignored"
+    with caplog.at_level(logging.WARNING, logger="greenlang_runtime"), RuntimeClient(runtime):
+        pass
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "GL_HTTP_PROT is set but is not a setting of greenlang-runtime; ignored "
+        "(did you mean GL_HTTP_PORT?)",
+        "GL_WHOLLY_UNLIKE is set but is not a setting of greenlang-runtime; ignored",
     ]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.1", "localhost", "agent.svc.local."])
+def test_hosts_that_are_addresses_or_names_are_accepted(host: str) -> None:
+    """IPv4 and IPv6 addresses and RFC 1123 host names pass the host rule."""
+    assert Settings.from_env({"GL_HTTP_HOST": host}).http_host == host
+
+
+def test_a_day_is_the_most_any_time_setting_holds() -> None:
+    """86400 seconds is accepted for every time setting; the next hundredth is not."""
+    seconds = [f.name for f in fields(Settings) if f.name.endswith("_seconds")]
+    assert len(seconds) >= 7
+    for field in seconds:
+        assert getattr(Settings(**{field: 86400}), field) == 86400  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="at most 86400"):
+            Settings(**{field: 86400.01})  # type: ignore[arg-type]
+
+
+def test_multi_host_database_url_is_accepted_and_masked() -> None:
+    """A libpq host list (primary, standby) is a valid DATABASE_URL; its password stays hidden."""
+    url = "postgresql://app:s3cret-pw@db1:5432,db2:5433/orders"
+    settings = Settings.from_env({"DATABASE_URL": url})
+    assert settings.database_url is not None
+    assert settings.database_url.reveal() == url
+    assert str(settings.database_url) == "postgresql://app:***@db1:5432,db2:5433/orders"
+    assert "s3cret-pw" not in repr(settings)
 
 
 @pytest.mark.parametrize(
@@ -146,6 +189,10 @@ def test_misspelt_gl_variable_is_warned_about(caplog: pytest.LogCaptureFixture) 
         ("http_port", 0, "between 1 and 65535"),
         ("http_port", "8000", "between 1 and 65535"),
         ("drain_timeout_seconds", float("inf"), "finite"),
+        ("prestop_delay_seconds", 1e23, "at most 86400"),
+        ("loop_stall_seconds", float("nan"), "finite"),
+        ("check_timeout_seconds", True, "finite"),
+        ("http_host", "1" * 300, "an IP address"),
         ("log_level", "loud", "one of debug"),
         ("access_log", "yes", "true or false"),
     ],

@@ -39,11 +39,22 @@ from tests.helpers import ServedAgent
         (
             {"GL_CHECK_TIMEOUT_SECONDS": "-1"},
             "GL_CHECK_TIMEOUT_SECONDS='-1' is invalid: "
-            "it must be a finite, non-negative number of seconds.",
+            "it must be finite, more than 0 seconds and at most 86400 (a day).",
         ),
         (
             {"GL_CHECK_INTERVAL_SECONDS": "0"},
-            "GL_CHECK_INTERVAL_SECONDS='0' is invalid: it must be more than 0 seconds.",
+            "GL_CHECK_INTERVAL_SECONDS='0' is invalid: "
+            "it must be finite, more than 0 seconds and at most 86400 (a day).",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db1:5432,db2:notaport/orders"},
+            "DATABASE_URL='postgresql://app:***@db1:5432,db2:notaport/orders' is invalid: "
+            "it is not a URL, or its port is not a number from 0 to 65535.",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db1:5432,/orders"},
+            "DATABASE_URL='postgresql://app:***@db1:5432,/orders' is invalid: "
+            "its host list has an entry with no host.",
         ),
         (
             {"GL_CHECK_FAILURE_THRESHOLD": "0"},

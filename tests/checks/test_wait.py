@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import agent_env
+from tests.helpers import agent_env, free_port
 from tests.servers import BlackHole, PostgresServer, RedisServer
 
 pytestmark = pytest.mark.integration
@@ -132,3 +132,31 @@ def test_bad_configuration_is_one_line(env: dict[str, str], message: str) -> Non
     result = wait(env, "--timeout", "1")
     assert result.returncode == 2
     assert result.stderr.strip() == message
+
+
+@pytest.mark.parametrize(
+    ("timeout", "reason"),
+    [
+        ("nan", "it must be a finite number of seconds in plain digits, e.g. 2.5"),
+        ("inf", "it must be a finite number of seconds in plain digits, e.g. 2.5"),
+        ("0", "it must be finite, more than 0 seconds and at most 86400 (a day)"),
+        ("-5", "it must be finite, more than 0 seconds and at most 86400 (a day)"),
+        ("86401", "it must be finite, more than 0 seconds and at most 86400 (a day)"),
+    ],
+)
+def test_timeout_that_would_never_strike_is_refused(timeout: str, reason: str) -> None:
+    """--timeout nan, inf, 0 or past a day: exit 2 at once, one line naming the option."""
+    result = wait({}, "--timeout", timeout)
+    assert result.returncode == 2
+    assert result.stderr == f"Error: --timeout={timeout!r} is invalid: {reason}.\n"
+
+
+def test_multi_host_database_url_reaches_the_host_that_answers(postgres: PostgresServer) -> None:
+    """A host list with a dead first host: asyncpg tries the next, the check is up."""
+    dead = f"127.0.0.1:{free_port()}"
+    url = postgres.url.replace("@127.0.0.1:", f"@{dead},127.0.0.1:")
+    assert url.count(",") == 1
+    result = wait({"DATABASE_URL": url}, "--timeout", "20")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Every dependency is up: postgres"
+    assert postgres.password not in result.stdout + result.stderr
