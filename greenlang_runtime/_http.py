@@ -145,8 +145,7 @@ def parse_json(body: bytes | bytearray) -> Any:
         # Some of json's messages end in "at" already ("Invalid control character at").
         what = error.msg.lower().removesuffix(" at")
         raise InvalidJson(
-            f"The request body is not JSON: {what} at line {error.lineno}, "
-            f"column {error.colno}."
+            f"The request body is not JSON: {what} at line {error.lineno}, column {error.colno}."
         ) from None
     except InvalidJson as error:
         raise InvalidJson(f"The request body is not JSON: {error}.") from None

@@ -75,6 +75,8 @@ class Lifespan:
         tasks: background work the drain waits for.
         drain_timeout: how long that work may take when no server set a deadline.
         app: an ASGI app whose lifespan events are forwarded, if any.
+        warnings: logged as the startup begins (by then the server has set
+            up the logs' format).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Lifespan:
         tasks: TaskTracker,
         drain_timeout: float,
         app: ASGIApp | None = None,
+        warnings: Sequence[str] = (),
     ) -> None:
         self.lifecycle = lifecycle
         self.startup_hooks = startup_hooks
@@ -96,6 +99,7 @@ class Lifespan:
         self.tasks = tasks
         self.drain_timeout = drain_timeout
         self.app = app
+        self.warnings = warnings
         self._hooks_task: asyncio.Task[None] | None = None
         self._app_task: asyncio.Task[Any] | None = None
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
@@ -104,6 +108,8 @@ class Lifespan:
     async def startup(self, scope: Scope) -> None:
         """Start the wrapped app, the services and (in the background) the hooks."""
         self.lifecycle.begin_startup()
+        for warning in self.warnings:
+            logger.warning("%s", warning)
         if self.app is not None:
             await self._app_event(scope, "startup")
         for service in self.services:

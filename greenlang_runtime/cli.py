@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import textwrap
 from pathlib import Path
 
 import click
@@ -15,7 +17,45 @@ from greenlang_runtime.scaffold._command import new
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: whole summaries in ``--help``, the closest name for a typo."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click cuts each summary to what fits on one line: wrap it instead,
+        # never inside a hyphenated name such as greenlang-runtime.
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=_WHOLE)))
+        if not rows:
+            return
+        with formatter.section("Commands"):
+            first = max(len(name) for name, _ in rows) + 2
+            indent = " " * formatter.current_indent
+            width = max(formatter.width - formatter.current_indent - first, 30)
+            for name, summary in rows:
+                lines = textwrap.wrap(summary, width, break_on_hyphens=False) or [""]
+                formatter.write(f"{indent}{name:<{first}}{lines[0]}\n")
+                for line in lines[1:]:
+                    formatter.write(f"{indent}{'':<{first}}{line}\n")
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+
+# A summary is one sentence; no limit cuts one short.
+_WHOLE = 1000
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="greenlang-runtime")
 def main() -> None:
     """Run and package agents on the platform."""
@@ -35,7 +75,7 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
     Without MODULE:ATTR, serves the `app` of [tool.greenlang-runtime] in
     ./pyproject.toml.
     """
-    from greenlang_runtime._target import load_target, project_target
+    from greenlang_runtime._target import check_servable, load_target, project_target
     from greenlang_runtime.runtime import AgentRuntime
 
     directory = Path.cwd()
@@ -43,10 +83,7 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
         target = target or project_target(directory)
         served = load_target(target, directory)
         if not isinstance(served, AgentRuntime):
-            if not callable(served):
-                raise TargetError(
-                    target, f"it is a {type(served).__name__}, not an AgentRuntime or ASGI app"
-                )
+            check_servable(target, served)
             served = AgentRuntime(app=served)
         served.run(host=host, port=port, metrics_port=metrics_port)
     except GreenlangRuntimeError as error:
@@ -61,10 +98,11 @@ main.add_command(manifests)
 @main.command("wait-for-dependencies")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
+    "timeout_text",
+    metavar="SECONDS",
+    default="60",
     show_default=True,
-    help="Seconds to wait for every dependency.",
+    help="Seconds to wait for every dependency (more than 0, at most a day).",
 )
 @click.option(
     "--app",
@@ -72,7 +110,7 @@ main.add_command(manifests)
     metavar="MODULE:ATTR",
     help="Also wait for the checks the agent declares with @runtime.dependency.",
 )
-def wait_for_dependencies(timeout: float, target: str | None) -> None:
+def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
     """Exit 0 once every configured dependency answers (the Deployment's init container).
 
     Checks PostgreSQL when DATABASE_URL is set and Redis when REDIS_URL is
@@ -81,6 +119,7 @@ def wait_for_dependencies(timeout: float, target: str | None) -> None:
     """
     import asyncio
 
+    from greenlang_runtime._setting_rules import check_positive_seconds, to_seconds
     from greenlang_runtime._target import load_target
     from greenlang_runtime.checks import DependencyMetrics, configured_checks
     from greenlang_runtime.checks.wait import wait_for_dependencies as wait
@@ -88,6 +127,9 @@ def wait_for_dependencies(timeout: float, target: str | None) -> None:
     from greenlang_runtime.runtime import AgentRuntime
 
     try:
+        # The rule of every time setting: a nan or inf timeout would never strike.
+        timeout = to_seconds("--timeout", timeout_text)
+        check_positive_seconds("--timeout", timeout, timeout_text)
         if target is None:
             runner = configured_checks(Settings.from_env(), DependencyMetrics(("", "", "")))
         else:

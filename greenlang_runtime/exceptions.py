@@ -9,6 +9,7 @@ __all__ = [
     "DependencyError",
     "GreenlangRuntimeError",
     "InvalidInput",
+    "NothingToServe",
     "SpecError",
     "TargetError",
 ]
@@ -113,3 +114,16 @@ class TargetError(GreenlangRuntimeError):
         self.target = target
         self.reason = reason
         super().__init__(f"Cannot serve {target!r}: {reason}.")
+
+
+class NothingToServe(TargetError):
+    """``run`` was given no ``MODULE:ATTR`` and the project names no app.
+
+    Args:
+        reason: what is missing and what to give instead.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.target = ""
+        self.reason = reason
+        GreenlangRuntimeError.__init__(self, f"Nothing to serve: {reason}.")

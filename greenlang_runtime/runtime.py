@@ -17,7 +17,7 @@ from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.capabilities import CallObserver, Capability, describe
 from greenlang_runtime.checks import DependencyMetrics, configured_checks, custom_check
-from greenlang_runtime.config import Identity, Settings, unknown_variables
+from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
 from greenlang_runtime.metrics import AgentMetrics
@@ -75,10 +75,12 @@ class AgentRuntime:
             environment=environment,
             lifecycle_state=lifecycle_state,
         )
+        # Logged when serving starts, in the format the logs are configured
+        # with then (the runtime is usually built before that, at import).
+        warnings: list[str] = []
         if settings is None:
             settings = Settings.from_env(environ)
-            for name in unknown_variables(environ):
-                logger.warning("%s is set but is not a setting of greenlang-runtime; ignored", name)
+            warnings = unknown_variable_warnings(environ)
         self.settings = settings
         if registry is None:
             registry = CollectorRegistry(auto_describe=True)
@@ -122,6 +124,7 @@ class AgentRuntime:
             tasks=self._tasks,
             drain_timeout=self.settings.drain_timeout_seconds,
             app=app,
+            warnings=warnings,
         )
         self._asgi_app = RuntimeApp(
             self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from greenlang_runtime import __version__
+from greenlang_runtime._target import check_servable
 from greenlang_runtime.cli import main
 from tests.helpers import ServedAgent, agent_env, free_port
 
@@ -21,6 +23,17 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.output == f"greenlang-runtime, version {__version__}\n"
+
+
+_CAPABILITY = """
+from greenlang_runtime import AgentRuntime
+
+runtime = AgentRuntime()
+
+@runtime.capability
+def calculate_emissions(payload: dict) -> dict:
+    return payload
+"""
 
 
 @pytest.mark.parametrize(
@@ -33,12 +46,29 @@ def test_version() -> None:
             {"present.py": "x = 1\n"},
             "module 'present' has no attribute 'nothing'",
         ),
-        ("present:x", {"present.py": "x = 1\n"}, "it is a int, not an AgentRuntime or ASGI app"),
-        (None, {}, "no MODULE:ATTR was given and there is no"),
+        ("present:x", {"present.py": "x = 1\n"}, "it is a int; run serves an AgentRuntime or"),
+        (
+            "capable:calculate_emissions",
+            {"capable.py": _CAPABILITY},
+            "Cannot serve 'capable:calculate_emissions': it is a function "
+            "calculate_emissions(payload: dict) -> dict; run serves an AgentRuntime or an ASGI "
+            "application (async, taking scope, receive, send).",
+        ),
+        (
+            "sync_handler:handler",
+            {"sync_handler.py": "def handler(scope, receive, send):\n    pass\n"},
+            "it is a function handler(scope, receive, send); run serves an AgentRuntime or",
+        ),
+        (
+            "one_argument:handler",
+            {"one_argument.py": "async def handler(request):\n    pass\n"},
+            "it is a function handler(request); run serves an AgentRuntime or",
+        ),
+        (None, {}, "Nothing to serve: there is no "),
         (
             None,
             {"pyproject.toml": "[project]\nname = 'a'\n"},
-            "sets no [tool.greenlang-runtime] app",
+            "pyproject.toml sets no app under [tool.greenlang-runtime]; give it as MODULE:ATTR",
         ),
         (None, {"pyproject.toml": "[tool\n"}, "cannot be read"),
     ],
@@ -59,6 +89,7 @@ def test_run_rejects_bad_targets_in_one_line(
     assert result.exit_code == 2
     assert message in result.output
     assert result.output.count("\n") == 1
+    assert result.output.count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -67,7 +98,10 @@ def test_run_rejects_bad_targets_in_one_line(
         (["--port", "70000"], "'--port': 70000 is not in the range 1<=x<=65535"),
         (["--port", "9090"], "--port='9090' is invalid: the HTTP and metrics ports must differ"),
         (["--metrics-port", "8000"], "--metrics-port='8000' is invalid: the HTTP and metrics"),
-        (["--host", " "], "--host=' ' is invalid: it must be a host name or IP address"),
+        (
+            ["--host", " "],
+            "--host=' ' is invalid: it must be an IP address (0.0.0.0, ::) or a host name",
+        ),
     ],
 )
 def test_run_rejects_bad_options_naming_them(
@@ -119,3 +153,102 @@ def test_run_without_target_serves_the_projects_app_and_wraps_plain_asgi(
     finally:
         status, log = agent.stop()
     assert status == 0, log
+
+
+def test_run_without_a_target_or_project_says_what_to_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing to serve, the one line names the directory and both ways to name the app."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: Nothing to serve: there is no {tmp_path / 'pyproject.toml'} to take the app "
+        "from; give it as MODULE:ATTR (greenlang-runtime run my_agent.agent:runtime), or set "
+        'app = "my_agent.agent:runtime" under [tool.greenlang-runtime] in the project\'s '
+        "pyproject.toml.\n"
+    )
+
+
+def _asgi_function() -> Callable[..., object]:
+    async def app(scope: object, receive: object, send: object) -> None:
+        return None
+
+    return app
+
+
+class _AsgiObject:
+    async def __call__(self, scope: object, receive: object, send: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "app",
+    [_asgi_function(), _AsgiObject(), functools.partial(_AsgiObject().__call__)],
+    ids=["async-function", "async-call-object", "partial"],
+)
+def test_asgi_applications_are_servable(app: object) -> None:
+    """An async callable taking (scope, receive, send) passes the check `run` makes."""
+    check_servable("m:app", app)
+
+
+def test_starlette_application_is_servable() -> None:
+    """A Starlette app, the usual ASGI application, passes the check `run` makes."""
+    from starlette.applications import Starlette
+
+    check_servable("m:app", Starlette())
+
+
+@pytest.mark.parametrize(
+    ("command", "closest"),
+    [
+        ("runtim", "run"),
+        ("manifest", "manifests"),
+        ("wait-for-dependency", "wait-for-dependencies"),
+    ],
+)
+def test_unknown_command_suggests_the_closest(command: str, closest: str) -> None:
+    """A misspelt command is refused with the closest command's name."""
+    result = CliRunner().invoke(main, [command])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: No such command {command!r}. Did you mean {closest!r}?"
+    )
+
+
+def test_unknown_command_far_from_any_is_refused_without_a_guess() -> None:
+    """A name close to no command gets no suggestion."""
+    result = CliRunner().invoke(main, ["zzzz"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: No such command 'zzzz'."
+
+
+def test_top_level_help_shows_each_summary_whole() -> None:
+    """--help lists every command with its whole first sentence, wrapped, not cut."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listing = " ".join(result.output.split("Commands:")[1].split())
+    assert "..." not in listing
+    for summary in (
+        "manifests Render the Kubernetes manifests from [tool.greenlang-runtime].",
+        "new Create an agent project in DIR/NAME from the template.",
+        "run Serve an AgentRuntime (or any ASGI app) with probes, metrics and drain.",
+        "wait-for-dependencies Exit 0 once every configured dependency answers "
+        "(the Deployment's init container).",
+    ):
+        assert summary in listing
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"), [("my_agent", "my-agent"), ("My.Agent", "my-agent"), ("CBAM", "cbam")]
+)
+def test_new_with_an_invalid_name_suggests_a_valid_one(
+    tmp_path: Path, name: str, suggestion: str
+) -> None:
+    """`new my_agent` is refused with the label it most likely meant; nothing is written."""
+    result = CliRunner().invoke(main, ["new", name, "--dir", str(tmp_path), "--no-input"])
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        f"starting and ending with a letter or digit (try {suggestion!r}).\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -142,6 +143,68 @@ def test_invalid_setting_fails_at_start_naming_the_variable(
     assert status == 2
     assert "GL_DRAIN_TIMEOUT_SECONDS='soon' is invalid: it must be a number of seconds." in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("abc", "no address is known by that host name to listen on"),
+        ("1" * 300, "it must be an IP address (0.0.0.0, ::) or a host name"),
+        ("a b", "it must be an IP address (0.0.0.0, ::) or a host name"),
+    ],
+)
+def test_bad_host_fails_at_start_naming_the_variable(
+    serve_agent: Callable[..., ServedAgent], host: str, reason: str
+) -> None:
+    """A host that cannot be listened on: one line naming GL_HTTP_HOST and the value, exit 2."""
+    agent = serve_agent(AGENT, {"GL_HTTP_HOST": host}, wait=False)
+    status, err = agent.exited()
+    assert status == 2
+    assert err.startswith(f"Error: GL_HTTP_HOST={host!r} is invalid: {reason}")
+    assert err.count("\n") == 1
+
+
+def test_unknown_variable_is_warned_about_in_the_log_format(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """With JSON logs, the misspelt-variable warning is a JSON line naming the closest setting."""
+    agent = serve_agent(AGENT, {"GL_HTTP_PROT": "8080", "GL_LOG_FORMAT": "json"})
+    status, err = agent.stop()
+    assert status == 0
+    lines = [json.loads(line) for line in err.splitlines()]
+    warnings = [line for line in lines if "GL_HTTP_PROT" in line["message"]]
+    assert [(w["level"], w["message"]) for w in warnings] == [
+        (
+            "WARNING",
+            "GL_HTTP_PROT is set but is not a setting of greenlang-runtime; ignored "
+            "(did you mean GL_HTTP_PORT?)",
+        )
+    ]
+
+
+def test_sigterm_during_startup_skips_the_prestop_delay(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """A pod whose startup never finished was never ready: SIGTERM exits promptly, 0."""
+    agent = serve_agent(
+        """
+        import asyncio
+        from greenlang_runtime import AgentRuntime
+        runtime = AgentRuntime()
+
+        @runtime.on_startup
+        async def load_model():
+            await asyncio.sleep(60)
+        """,
+        {"GL_PRESTOP_DELAY_SECONDS": "30"},
+    )
+    agent.wait_until("/health/startup", status=503)
+    started = time.monotonic()
+    status, err = agent.stop()
+    took = time.monotonic() - started
+    assert status == 0, err
+    # Far below the 30 s pre-stop delay: the drain has nothing to wait for.
+    assert took < 10, err
 
 
 def wait_for_inflight(agent: ServedAgent, count: int, timeout: float = 20.0) -> None:

@@ -42,12 +42,28 @@ def package_name(name: str) -> str:
     return name.replace("-", "_")
 
 
+def _as_label(name: str) -> str:
+    """``name`` made a DNS-1123 label the likely way: ``My_Agent`` -> ``my-agent``."""
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return label[:63].rstrip("-")
+
+
+def _is_name(name: str) -> bool:
+    try:
+        check_name(name)
+    except ConfigError:
+        return False
+    return True
+
+
 def check_name(name: str, shown: str = "NAME") -> str:
     """Return ``name`` if it can name a project, its package and its Kubernetes objects."""
     try:
         rules.dns_label(shown, name)
     except SpecError as error:
-        raise ConfigError(shown, name, error.reason) from None
+        suggestion = _as_label(name)
+        hint = f" (try {suggestion!r})" if suggestion != name and _is_name(suggestion) else ""
+        raise ConfigError(shown, name, error.reason + hint) from None
     package = package_name(name)
     if not name[0].isalpha():
         raise ConfigError(shown, name, "it must start with a letter (it names a Python package)")
