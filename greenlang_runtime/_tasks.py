@@ -27,6 +27,8 @@ class TaskTracker:
     def __init__(self, count_error: Callable[[str], None]) -> None:
         self._count_error = count_error
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Cancelled at a drain deadline, for the drain's summary line.
+        self.cancelled = 0
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -76,4 +78,5 @@ class TaskTracker:
             )
             self._count_error("CancelledError")
             task.cancel()
+        self.cancelled += len(late)
         await asyncio.wait(late, timeout=_UNWIND_SECONDS)

@@ -86,7 +86,8 @@ class RuntimeApp:
         self.metrics = metrics
         self.app = app
         self._routes: dict[str, CallRecorder] = {}
-        self._calls: set[asyncio.Task[Any]] = set()
+        # The capability calls running now, with the capability's name (for the drain's log).
+        self._calls: dict[asyncio.Task[Any], str] = {}
         # Set by the runtime when tracing is on: a server span per request.
         self.server_spans: ServerSpans | None = None
         self._probes: dict[str, Callable[[], ProbeResult]] = {
@@ -144,10 +145,22 @@ class RuntimeApp:
                 started, status >= 500, client_error=400 <= status < 500
             )
 
-    def abort_calls(self) -> None:
-        """Past the drain deadline: answer 503 to every capability call still running."""
-        for task in list(self._calls):
+    def abort_calls(self) -> int:
+        """Past the drain deadline: answer 503 to every capability call still running.
+
+        Each call cut off is logged with its capability; returns how many there were.
+        """
+        calls = list(self._calls.items())
+        for task, name in calls:
+            logger.warning(
+                "capability %r cut off at the drain deadline (GL_DRAIN_TIMEOUT_SECONDS=%g): "
+                "answered 503",
+                name,
+                self.settings.drain_timeout_seconds,
+                extra={"capability": name},
+            )
             task.cancel("drain deadline")
+        return len(calls)
 
     async def _probe(self, scope: Scope, send: Send, probe: Callable[[], ProbeResult]) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -218,8 +231,8 @@ class RuntimeApp:
         """Call ``capability`` (measured there) and map its result or error to HTTP."""
         task = asyncio.current_task()
         assert task is not None
-        self._calls.add(task)
         name = capability.name
+        self._calls[task] = name
         try:
             body = await capability.invoke(payload)
         except InvalidInput as error:
@@ -245,7 +258,7 @@ class RuntimeApp:
             )
             return
         finally:
-            self._calls.discard(task)
+            del self._calls[task]
         await json_response(send, 200, body)
 
     def _route_recorder(self, scope: Scope) -> CallRecorder:

@@ -26,6 +26,9 @@ _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OWN_LOGGERS: Final = ("greenlang_runtime", "uvicorn")
 _UVICORN_CHILDREN: Final = ("uvicorn.access", "uvicorn.error")
 _PROBE_PATHS: Final = frozenset((LIVE_PATH, READY_PATH, STARTUP_PATH))
+_FORCE_QUIT_HINT: Final = " (CTRL+C to force quit)"
+# The HTTP clients of the LLM SDKs log one INFO line per request ("HTTP Request: POST ...").
+_CHATTY_CLIENTS: Final = ("httpx", "httpx2", "httpcore", "httpcore2")
 # What every LogRecord has; anything else was passed in ``extra=`` and is kept.
 _STANDARD: Final = frozenset(
     (*logging.makeLogRecord({}).__dict__, "message", "asctime", "taskName", "color_message")
@@ -146,6 +149,19 @@ class _NoProbes(logging.Filter):
         return True
 
 
+class _NoForceQuitHint(logging.Filter):
+    """Drops uvicorn's "(CTRL+C to force quit)" from its drain lines.
+
+    The runtime owns the signals: its own line at the first signal says what a
+    second one does.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.endswith(_FORCE_QUIT_HINT):
+            record.msg = record.msg.removesuffix(_FORCE_QUIT_HINT)
+        return True
+
+
 def log_handler(
     log_format: str = "json",
     identity: Identity | None = None,
@@ -175,10 +191,12 @@ def configure_logging(
     """Log the runtime and uvicorn in ``GL_LOG_FORMAT`` at ``GL_LOG_LEVEL``; return the handler.
 
     The runtime's and uvicorn's loggers always write through the runtime's
-    handler, and only there. The application's own loggers join in when it
-    has configured no logging of its own (the root logger has no handler);
-    otherwise its set-up is left as it is, and it can add
-    :func:`log_handler` where it wants the same lines.
+    handler, and only there. The HTTP clients' loggers (``httpx``, ``httpx2``,
+    ``httpcore``), which log every LLM request at INFO, are set to WARNING
+    unless the level is ``debug`` or the agent set their level itself. The
+    application's own loggers join in when it has configured no logging of
+    its own (the root logger has no handler); otherwise its set-up is left as
+    it is, and it can add :func:`log_handler` where it wants the same lines.
     """
     stream = sys.stderr if stream is None else stream
     log_format = settings.log_format
@@ -204,6 +222,16 @@ def configure_logging(
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _NoProbes) for f in access.filters):
         access.addFilter(_NoProbes())
+    errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _NoForceQuitHint) for f in errors.filters):
+        errors.addFilter(_NoForceQuitHint())
+    # Quiet unless GL_LOG_LEVEL=debug or the agent gave the logger a level of its own
+    # (e.g. logging.getLogger("httpx2").setLevel(logging.INFO)).
+    if level != "DEBUG":
+        for name in _CHATTY_CLIENTS:
+            client = logging.getLogger(name)
+            if client.level == logging.NOTSET:
+                client.setLevel(logging.WARNING)
     root = logging.getLogger()
     runtime_handlers = [h for h in root.handlers if getattr(h, "_greenlang_runtime", False)]
     if len(runtime_handlers) == len(root.handlers):

@@ -14,7 +14,9 @@ arrives while the endpoint removal propagates) and exits 143. Here:
    background services stop (dependency connections close);
 5. the metrics listener closes last, and the process exits 0.
 
-A second signal exits at once.
+A second signal exits at once. The log says what each listener serves, what
+the first signal will really do, each call cut off at the deadline, and ends
+the drain with one summary line (see docs/shutdown.md).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -37,7 +39,7 @@ import uvicorn
 from greenlang_runtime._http import ASGIApp
 from greenlang_runtime._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.asgi import RuntimeApp
-from greenlang_runtime.config import Settings, parse_setting
+from greenlang_runtime.config import METRICS_PATH, Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
 from greenlang_runtime.health import Phase
 from greenlang_runtime.logs import configure_logging, log_secrets
@@ -56,11 +58,48 @@ _THREADS_GRACE_SECONDS = 1.0
 
 
 class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals to :func:`serve`."""
+    """A uvicorn server that leaves signals to :func:`serve` and says what it serves.
+
+    Args:
+        config: uvicorn's configuration.
+        serving: what the listener serves, for its start line ("the agent's HTTP API").
+        path: appended to the address in that line (``/metrics``).
+    """
+
+    def __init__(self, config: uvicorn.Config, serving: str, path: str = "") -> None:
+        super().__init__(config)
+        self.serving = serving
+        self.path = path
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    def _log_started_message(self, listeners: Sequence[socket.SocketType]) -> None:
+        # Instead of uvicorn's "Uvicorn running on ... (Press CTRL+C to quit)", the same
+        # for both listeners: one line each, saying which is which.
+        host = self.config.host
+        port = listeners[0].getsockname()[1] if listeners else self.config.port
+        shown = f"[{host}]" if ":" in host else host
+        logger.info(
+            "serving %s on http://%s:%d%s",
+            self.serving,
+            shown,
+            port,
+            self.path,
+            extra={"listener": self.serving, "port": port},
+        )
+
+
+@dataclasses.dataclass
+class _DrainCounts:
+    """What the drain did, for its summary line."""
+
+    began: float
+    requests_at_signal: int
+    prestop_requests: int = 0
+    in_flight_at_close: int = 0
+    cut_off: int = 0
 
 
 class _Shutdown:
@@ -75,22 +114,38 @@ class _Shutdown:
         self.loop = loop
         self.exit_code = 0
         self.task: asyncio.Task[None] | None = None
+        self.counts: _DrainCounts | None = None
 
     def on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
         if self.task is not None:
-            logger.warning("Second %s: exiting at once", signal.Signals(signum).name)
+            logger.warning("Second %s: exiting at once", name)
             os._exit(128 + signum)
-        # A pod whose startup never completed was never ready, so no endpoint
-        # points at it and there is no removal to wait out.
+        drain = self.settings.drain_timeout_seconds
+        # SIGINT comes from a terminal, not from Kubernetes: no endpoint removal to wait out.
+        # Nor for a pod whose startup never completed: it was never ready, so no
+        # endpoint points at it.
         started = self.app.lifecycle.phase is not Phase.STARTING
         delay = self.settings.prestop_delay_seconds if signum == signal.SIGTERM else 0.0
         delay = delay if started else 0.0
-        logger.info(
-            "%s received: draining (pre-stop %gs, drain up to %gs); send it again to exit at once",
-            signal.Signals(signum).name,
-            delay,
-            self.settings.drain_timeout_seconds,
-        )
+        if delay:
+            logger.info(
+                "%s received: still serving for the pre-stop delay of %gs (readiness 503), "
+                "then the listener closes and in-flight work gets up to %gs; "
+                "send it again to exit at once",
+                name,
+                delay,
+                drain,
+            )
+        else:
+            why = f"for {name}" if started else "as the startup never finished"
+            logger.info(
+                "%s received: the listener closes now (no pre-stop delay %s) and in-flight "
+                "work gets up to %gs; send it again to exit at once",
+                name,
+                why,
+                drain,
+            )
         self.begin(delay)
 
     def on_startup_failure(self) -> None:
@@ -101,18 +156,50 @@ class _Shutdown:
 
     def begin(self, prestop_delay: float) -> None:
         if self.task is None:
-            self.task = self.loop.create_task(self._run(prestop_delay))
+            state = self.http.server_state
+            self.counts = _DrainCounts(self.loop.time(), state.total_requests)
+            self.task = self.loop.create_task(self._run(prestop_delay, self.counts))
 
-    async def _run(self, prestop_delay: float) -> None:
+    async def _run(self, prestop_delay: float, counts: _DrainCounts) -> None:
         lifecycle = self.app.lifecycle
         lifecycle.begin_drain()
         await asyncio.sleep(prestop_delay)
+        state = self.http.server_state
+        counts.prestop_requests = state.total_requests - counts.requests_at_signal
+        # Requests being answered as the listener closes (uvicorn's task per request).
+        counts.in_flight_at_close = len(state.tasks)
         self.http.should_exit = True
         drain = self.settings.drain_timeout_seconds
         lifecycle.drain_until(self.loop.time() + drain)
         await asyncio.sleep(drain)
         lifecycle.pass_deadline()
-        self.app.abort_calls()
+        counts.cut_off = self.app.abort_calls()
+
+    def log_summary(self) -> None:
+        """One line: what the drain served, finished, cut off and cancelled, and how long."""
+        counts = self.counts
+        if counts is None:
+            return
+        seconds = self.loop.time() - counts.began
+        completed = max(0, counts.in_flight_at_close - counts.cut_off)
+        cancelled = self.app.lifespan.tasks.cancelled
+        logger.info(
+            "drained in %.1fs: %d request(s) served during the pre-stop delay, "
+            "%d in flight at close completed, %d cut off at the drain deadline, "
+            "%d background task(s) cancelled",
+            seconds,
+            counts.prestop_requests,
+            completed,
+            counts.cut_off,
+            cancelled,
+            extra={
+                "drain_seconds": round(seconds, 3),
+                "prestop_requests": counts.prestop_requests,
+                "completed": completed,
+                "cut_off": counts.cut_off,
+                "tasks_cancelled": cancelled,
+            },
+        )
 
 
 def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.Config:
@@ -145,9 +232,14 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
             settings.http_port,
             lifespan="on",
             timeout_graceful_shutdown=settings.drain_timeout_seconds + _ABORT_GRACE_SECONDS,
-        )
+        ),
+        "the agent's HTTP API",
     )
-    metrics = _Server(_config(metrics_app, settings, settings.metrics_port, lifespan="off"))
+    metrics = _Server(
+        _config(metrics_app, settings, settings.metrics_port, lifespan="off"),
+        "Prometheus metrics",
+        METRICS_PATH,
+    )
     shutdown = _Shutdown(app, http, settings, loop)
     forget = app.lifecycle.when_startup_fails(shutdown.on_startup_failure)
     restore = _own_signals(loop, shutdown.on_signal)
@@ -159,6 +251,7 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
         if metrics_task.done():
             return metrics_task.result()
         status = await _exit_status_of(http.serve())
+        shutdown.log_summary()
         if status != 0:
             return status
         return shutdown.exit_code
