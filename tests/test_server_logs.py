@@ -85,36 +85,44 @@ _DRAIN_AGENT = """
 import asyncio
 from greenlang_runtime import AgentRuntime
 runtime = AgentRuntime()
+running = set()
 
 @runtime.capability
 async def slow(payload):
+    running.add("slow")
     runtime.create_task(asyncio.sleep(60), name="report")
     await asyncio.sleep(60)
     return "never"
 
 @runtime.capability
 async def medium(payload):
-    await asyncio.sleep(2)
+    running.add("medium")
+    await asyncio.sleep(3)
     return "done"
 
 @runtime.capability
 def quick(payload):
     return "ok"
+
+@runtime.capability
+def started(payload):
+    return sorted(running)
 """
 
 
 def test_the_drain_logs_each_cut_off_call_and_ends_with_one_summary_line(
     serve_agent: Callable[..., ServedAgent],
 ) -> None:
-    """SIGTERM with pre-stop 1 s and drain 2 s, worked out by hand.
+    """SIGTERM with pre-stop 2 s and drain 2 s, worked out by hand.
 
     Before the signal: a call to `slow` (starts a 60 s background task, sleeps 60 s)
-    and one to `medium` (2 s). During the pre-stop: one readiness probe (503) and three
-    `quick` calls, so 4 requests. At close both calls are in flight; `medium` completes,
-    `slow` is cut off at the deadline; the background task is cancelled.
+    and one to `medium` (3 s: it ends 1 s into the drain). During the pre-stop: one
+    readiness probe (503) and three `quick` calls, so 4 requests. At close both calls
+    are in flight; `medium` completes, `slow` is cut off at the deadline; the
+    background task is cancelled.
     """
     agent = serve_agent(
-        _DRAIN_AGENT, {"GL_PRESTOP_DELAY_SECONDS": "1", "GL_DRAIN_TIMEOUT_SECONDS": "2"}
+        _DRAIN_AGENT, {"GL_PRESTOP_DELAY_SECONDS": "2", "GL_DRAIN_TIMEOUT_SECONDS": "2"}
     )
     agent.wait_until("/health/ready")
     with ThreadPoolExecutor(2) as pool:
@@ -122,7 +130,11 @@ def test_the_drain_logs_each_cut_off_call_and_ends_with_one_summary_line(
         medium = pool.submit(
             httpx2.post, agent.url + "/v1/capabilities/medium", json={}, timeout=20
         )
-        time.sleep(0.3)
+        started = agent.url + "/v1/capabilities/started"
+        deadline = time.monotonic() + 20  # a bound on a hang, not a timing
+        while httpx2.post(started, json={}).json() != ["medium", "slow"]:
+            assert time.monotonic() < deadline, "the calls never started"
+            time.sleep(0.05)
         agent.process.send_signal(signal.SIGTERM)
         agent.wait_until("/health/ready", status=503)  # exactly one probe answered 503
         for _ in range(3):
@@ -147,8 +159,8 @@ def test_the_drain_logs_each_cut_off_call_and_ends_with_one_summary_line(
         "cut_off": 1,
     }
     assert summary["tasks_cancelled"] == 1
-    # 1 s pre-stop + 2 s drain, plus the moments the shutdown takes.
-    assert 3.0 <= summary["drain_seconds"] < 6.0
+    # 2 s pre-stop + 2 s drain, plus the moments the shutdown takes.
+    assert 4.0 <= summary["drain_seconds"] < 8.0
     assert summary["message"].endswith(
         "4 request(s) served during the pre-stop delay, 1 in flight at close completed, "
         "1 cut off at the drain deadline, 1 background task(s) cancelled"
