@@ -269,6 +269,8 @@ def test_an_installed_wheel_scaffolds(tmp_path: Path) -> None:
     work.mkdir()
     status, output = _run([str(python.parent / "greenlang-runtime"), "new", "solo"], work)
     assert status == 0, output
+    # The next commands install the SDK from that very wheel, not from an index.
+    assert f'.venv/bin/pip install {wheel} -e ".[test]"' in output
     assert (work / "solo" / "solo" / "agent.py").is_file()
     code = "from greenlang_runtime.scaffold._templates import template_root; print(template_root())"
     status, output = _run([str(python), "-c", code], work)
