@@ -9,6 +9,7 @@ through a metrics wrapper.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from greenlang_runtime._http import (
     read_body,
 )
 from greenlang_runtime._lifespan import Lifespan
+from greenlang_runtime._offload import collector_paused, in_worker
 from greenlang_runtime.capabilities import Capability, ResultNotJson
 from greenlang_runtime.config import (
     CAPABILITIES_PATH,
@@ -54,6 +56,15 @@ logger = logging.getLogger("greenlang_runtime")
 _CAPABILITY_PREFIX = CAPABILITIES_PATH + "/"
 _CLOSE = (b"connection", b"close")
 _JSON_TYPES = (b"application/json",)
+# Bodies larger than this are parsed, and their results encoded, in a worker
+# thread: above it parsing takes the event loop longer than the hop to a
+# thread and back does (measured crossover 2 to 4 KiB: docs/benchmarks.md,
+# "Request bodies"), and a few 10 MiB bodies parsed on the loop held the
+# probes for seconds. Smaller bodies take the same path as ever.
+OFF_LOOP_BYTES = 4096
+# Above this the collector is paused for the call too (see _offload): below
+# it, the containers a body becomes cost the collector little.
+PAUSE_COLLECTOR_BYTES = 1024 * 1024
 # Startup hooks usually take seconds; a client retrying each second finds the agent soon.
 _RETRY_AFTER_SECONDS = b"1"
 
@@ -210,7 +221,7 @@ class RuntimeApp:
             return
         limit = self.settings.max_body_bytes
         try:
-            payload = parse_json(await read_body(scope, receive, limit))
+            body = await read_body(scope, receive, limit)
         except BodyTooLarge:
             await error_response(
                 send,
@@ -222,19 +233,47 @@ class RuntimeApp:
             return
         except ClientDisconnected:
             return  # nobody to answer, and half a payload is no payload
+        if len(body) > OFF_LOOP_BYTES:
+            await self._call_large(capability, body, send)
+            return
+        try:
+            payload = parse_json(body)
         except InvalidJson as error:
             await error_response(send, 400, "invalid_json", str(error))
             return
         await self._invoke(capability, payload, send)
 
-    async def _invoke(self, capability: Capability, payload: Any, send: Send) -> None:
-        """Call ``capability`` (measured there) and map its result or error to HTTP."""
+    async def _call_large(
+        self, capability: Capability, body: bytes | bytearray, send: Send
+    ) -> None:
+        """A large body: parsed in a worker thread, its result encoded there."""
+        pause = len(body) > PAUSE_COLLECTOR_BYTES
+        with collector_paused() if pause else contextlib.nullcontext():
+            try:
+                payload = await in_worker(parse_json, body)
+            except InvalidJson as error:
+                await error_response(send, 400, "invalid_json", str(error))
+                return
+            try:
+                await self._invoke(capability, payload, send, large=True)
+            finally:
+                # Freed before the collector is back on, so that it never walks them.
+                del payload
+
+    async def _invoke(
+        self, capability: Capability, payload: Any, send: Send, large: bool = False
+    ) -> None:
+        """Call ``capability`` (measured there) and map its result or error to HTTP.
+
+        ``large``: the request body was large, so its result is likely large
+        too and is encoded in a worker thread.
+        """
         task = asyncio.current_task()
         assert task is not None
         name = capability.name
         self._calls[task] = name
         try:
-            body = await capability.invoke(payload)
+            body = await capability.invoke(payload, large)
         except InvalidInput as error:
             await json_response(send, 422, _invalid_input_body(name, error))
             return

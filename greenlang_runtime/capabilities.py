@@ -21,6 +21,7 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 
 from greenlang_runtime._observers import CallObserver, Outcome, begin_observers, end_observers
+from greenlang_runtime._offload import encode_in_pieces, in_worker
 from greenlang_runtime._slots import Slots
 from greenlang_runtime._typed import Types, resolve, to_json
 from greenlang_runtime.exceptions import CapabilityError, InvalidInput
@@ -137,8 +138,12 @@ class Capability:
             types = self._types = resolve(self.name, self.raw)
         return types
 
-    async def invoke(self, payload: Any) -> bytes:
+    async def invoke(self, payload: Any, encode_in_thread: bool = False) -> bytes:
         """The HTTP path: validate, call, and return the result as JSON, all measured.
+
+        With ``encode_in_thread`` (the request body was large) the result is
+        encoded in a worker thread, a slice at a time, so the event loop runs
+        between slices.
 
         Raises :class:`~greenlang_runtime.InvalidInput` (the payload does not
         match the function's model, or the function raised it),
@@ -167,7 +172,10 @@ class Capability:
             self.end(begun, error)
             raise
         try:
-            body = to_json(result)
+            if encode_in_thread:
+                body = await in_worker(encode_in_pieces, to_json, result)
+            else:
+                body = to_json(result)
         except (TypeError, ValueError, RecursionError) as error:
             self.end(begun, error)
             raise ResultNotJson(

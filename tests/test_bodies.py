@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import math
 import socket
 import threading
 import time
@@ -11,6 +14,8 @@ import httpx2
 import pytest
 
 from greenlang_runtime import ConfigError, Settings
+from greenlang_runtime._offload import collector_paused, encode_in_pieces
+from greenlang_runtime._typed import to_json
 from tests.helpers import ServedAgent
 
 AGENT = """
@@ -158,3 +163,130 @@ def test_slow_body_within_the_timeout_is_served(agent: ServedAgent) -> None:
         answer = read_to_close(sock)
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert answer.endswith(b'{"values":[0,1,2,3,4,5,6,7,8,9]}')
+
+
+def batch(size: int, value: bytes = b"2.5") -> bytes:
+    """A JSON list of records ending with ``value``, of at most about ``size`` bytes."""
+    record = b'{"id":%d,"product":"steel","mass_kg":%d.5,"tags":["a","b"]}'
+    count = size // len(record % (999_999, 999_999))
+    return b"[" + b",".join(record % (i, i) for i in range(count)) + b"," + value + b"]"
+
+
+def post_raw(agent: ServedAgent, body: bytes) -> tuple[int, bytes]:
+    """POST ``body`` to ``echo`` on a raw socket; the status and the response body.
+
+    Raw, so that this process parses nothing while the probes are timed.
+    """
+    head = (
+        b"POST /v1/capabilities/echo HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", agent.port), timeout=120) as sock:
+        sock.sendall(head + body)
+        answer = read_to_close(sock)
+    return int(answer[9:12]), answer.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.integration
+def test_probes_stay_fast_while_four_large_bodies_are_handled(agent: ServedAgent) -> None:
+    """4 concurrent ~10 MiB bodies: every liveness probe under 1 s, every result unchanged."""
+    bodies = [batch(10_000_000 + i) for i in range(4)]
+    assert all(9_000_000 < len(body) < 10 * 2**20 for body in bodies)  # under GL_MAX_BODY_BYTES
+    answers: list[tuple[int, bytes]] = []
+    senders = [
+        threading.Thread(target=lambda body=body: answers.append(post_raw(agent, body)))
+        for body in bodies
+    ]
+    probes = []
+    with httpx2.Client(timeout=30) as client:
+        for sender in senders:
+            sender.start()
+        while any(sender.is_alive() for sender in senders):
+            probes.append(probe_seconds(client, agent))
+            time.sleep(0.01)
+    for sender in senders:
+        sender.join()
+    assert len(probes) >= 5  # the probes ran while the bodies were handled
+    assert max(probes) < 1  # a generous bound: the machine is shared
+    assert sorted(status for status, _ in answers) == [200] * 4
+    # Echoed: the same JSON value back, compared by the standard library's reading.
+    assert sorted(json.loads(answer) for _, answer in answers) == sorted(
+        json.loads(body) for body in bodies
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (b"NaN", "The request body is not JSON: NaN is not a JSON number."),
+        (b"-Infinity", "The request body is not JSON: -Infinity is not a JSON number."),
+        (
+            b"1e999",
+            "The request body is not JSON: the number 1e999 is out of range (JSON numbers "
+            "here must be at most about 1.8e308 in size).",
+        ),
+    ],
+)
+def test_large_bodies_keep_strict_json(agent: ServedAgent, value: bytes, message: str) -> None:
+    """A 1 MiB body (parsed in a worker thread) is refused for what a small one is."""
+    for body in (b"[" + value + b"]", batch(2**20, value)):
+        status, answer = post_raw(agent, body)
+        assert (status, json.loads(answer)) == (
+            400,
+            {"error": {"type": "invalid_json", "message": message}},
+        )
+
+
+def probe_seconds(client: httpx2.Client, agent: ServedAgent) -> float:
+    """Time one GET /health/live, asserting it answers 200."""
+    began = time.perf_counter()
+    assert client.get(agent.url + "/health/live").status_code == 200
+    return time.perf_counter() - began
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [{"id": i, "name": f"é-{i}", "mass": i / 3} for i in range(5000)],
+        {"items": [[i, str(i), None, True] for i in range(5000)], "count": 5000},
+        {f"k{i}": {"v": [i] * 3} for i in range(5000)},
+        {i: i for i in range(5000)},  # non-string keys: one call, the encoder's own rules
+        [list(range(3000)), {"a": list(range(3000))}, "x" * 10_000],
+        {"small": [1, 2.5, "three"]},
+        [],
+    ],
+    ids=["records", "nested-items", "many-keys", "int-keys", "mixed", "small", "empty"],
+)
+def test_encoded_in_pieces_as_in_one_call(value: object) -> None:
+    """The sliced encoding gives the bytes of the standard library's compact JSON."""
+    expected = json.dumps(value, separators=(",", ":")).encode()
+    assert encode_in_pieces(to_json, value) == expected
+
+
+def test_encoding_in_pieces_refuses_what_json_cannot_hold() -> None:
+    """NaN deep in a large list is refused as by one encode call."""
+    value = [1.0] * 5000 + [math.nan]
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        encode_in_pieces(to_json, value)
+
+
+def test_collector_pause_nests_and_restores() -> None:
+    """Overlapping pauses keep the collector off until the last ends; it is left as found."""
+    assert gc.isenabled()
+    outer = collector_paused()
+    inner = collector_paused()
+    outer.__enter__()
+    inner.__enter__()
+    assert not gc.isenabled()
+    outer.__exit__(None, None, None)
+    assert not gc.isenabled()  # the inner call still runs
+    inner.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()  # an application that runs without the collector keeps it off
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
