@@ -44,7 +44,7 @@ TIMEOUT_ANSWER = (
     ("value", "complaint"),
     [
         ("0", "more than 0 seconds"),
-        ("-1", "non-negative"),
+        ("-1", "more than 0 seconds"),
         ("nan", "finite number of seconds in plain digits"),
         ("inf", "finite number of seconds in plain digits"),
         ("soon", "it must be a number of seconds"),
