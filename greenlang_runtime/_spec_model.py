@@ -20,6 +20,7 @@ __all__ = [
     "SLA_TIERS",
     "TABLE",
     "ArgoCD",
+    "Costs",
     "Resources",
     "Scaling",
     "Slo",
@@ -82,6 +83,15 @@ _TIER_SLOS: Mapping[str, Slo] = {
     "standard": Slo(99.9, 1.0, 1.0),
     "premium": Slo(99.99, 0.5, 0.5),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Unit prices of the cost recording rules, in USD (``[tool.greenlang-runtime.costs]``)."""
+
+    cpu_hour_usd: float = 0.04
+    memory_gib_hour_usd: float = 0.005
+    storage_gib_month_usd: float = 0.10
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ _SCALING_KEYS = (
 )
 _OVERRIDE_KEYS = (*_RESOURCE_KEYS, *_SCALING_KEYS, "image-digest")
 _SLO_KEYS = ("availability-percent", "p95-latency-seconds", "error-rate-percent")
+_COST_KEYS = ("cpu-hour-usd", "memory-gib-hour-usd", "storage-gib-month-usd")
 _ARGOCD_KEYS = ("repo-url", "path", "target-revision", "project")
 _KEYS = (
     "app",
@@ -50,6 +51,7 @@ _KEYS = (
     "monitoring-namespace",
     "prometheus-url",
     "argocd",
+    "costs",
     "resources",
     "scaling",
     "environments",
@@ -61,7 +63,7 @@ _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _GIT_URL = re.compile(r"(https://|ssh://|git@)\S+")
 # The longest suffix (-staging) must still leave a DNS label for the namespace.
 _TENANT_MAX = 63 - len("-staging")
-# p95 above the largest finite bucket cannot be measured by histogram_quantile.
+# The latency SLI counts requests past a bucket bound; none is past the largest.
 _LARGEST_BUCKET = DURATION_BUCKETS[-1]
 # The availability alert fires at 14.4 times the error budget: below 100 - 100/14.4
 # (about 93 %) it could never fire.
@@ -126,6 +128,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
             "https://",
         ),
         "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
+        "costs": _costs(table.get("costs", {})),
         "resources": _resources("resources", resources, _spec.Resources()),
         "scaling": _scaling("scaling", scaling, _spec.Scaling()),
         "environments": overrides,
@@ -217,12 +220,13 @@ def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
         )
     given = table.get("p95-latency-seconds", default.p95_latency_seconds)
     latency = rules.number("slo.p95-latency-seconds", given, 0, _LARGEST_BUCKET)
-    if not DURATION_BUCKETS[0] <= latency < _LARGEST_BUCKET:
+    if latency not in DURATION_BUCKETS:
+        # The latency SLI is read at this bound of the histogram: no other value is measurable.
         raise SpecError(
             "slo.p95-latency-seconds",
             given,
-            f"it must be from {DURATION_BUCKETS[0]:g} s up to below {_LARGEST_BUCKET:g} s, "
-            "the smallest and largest buckets of agent_request_duration_seconds",
+            "it must be a bucket bound of agent_request_duration_seconds: "
+            + ", ".join(f"{b:g}" for b in DURATION_BUCKETS),
         )
     errors = rules.number(
         "slo.error-rate-percent",
@@ -233,6 +237,18 @@ def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
     if errors == 100:
         raise SpecError("slo.error-rate-percent", errors, "it must be below 100")
     return _spec.Slo(availability, latency, errors)
+
+
+def _costs(value: object) -> _spec.Costs:
+    table = rules.table("costs", value, _COST_KEYS)
+    default = _spec.Costs()
+    prices = {
+        key.replace("-", "_"): rules.number(
+            f"costs.{key}", table.get(key, getattr(default, key.replace("-", "_"))), 0, 1e6
+        )
+        for key in _COST_KEYS
+    }
+    return _spec.Costs(**prices)
 
 
 def _argocd(value: object) -> _spec.ArgoCD:

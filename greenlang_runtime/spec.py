@@ -25,6 +25,7 @@ from greenlang_runtime._spec_model import (
     SLA_TIERS,
     TABLE,
     ArgoCD,
+    Costs,
     Resources,
     Scaling,
     Slo,
@@ -48,6 +49,7 @@ __all__ = [
     "TABLE",
     "AgentSpec",
     "ArgoCD",
+    "Costs",
     "EnvironmentSpec",
     "Resources",
     "Scaling",
@@ -110,6 +112,7 @@ class AgentSpec:
     monitoring_namespace: str = "monitoring"
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
     argocd: ArgoCD | None = None
+    costs: Costs = field(default_factory=Costs)
     resources: Resources = field(default_factory=Resources)
     scaling: Scaling = field(default_factory=Scaling)
     environments: Mapping[str, Mapping[str, object]] = field(default_factory=dict)

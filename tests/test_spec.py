@@ -51,8 +51,8 @@ def test_agent_id_defaults_to_the_project_name_as_a_label() -> None:
 def test_sla_tier_sets_the_slo_and_the_slo_table_overrides_it() -> None:
     """premium means 99.99 % / 0.5 s / 0.5 %; an slo key replaces just that threshold."""
     assert _spec(**{"sla-tier": "premium"}).slo == Slo(99.99, 0.5, 0.5)
-    assert _spec(**{"sla-tier": "basic", "slo": {"p95-latency-seconds": 0.25}}).slo == Slo(
-        99.0, 0.25, 5.0
+    assert _spec(**{"sla-tier": "basic", "slo": {"p95-latency-seconds": 0.1}}).slo == Slo(
+        99.0, 0.1, 5.0
     )
 
 
@@ -99,8 +99,14 @@ BAD_FIELDS: list[tuple[dict[str, Any], str]] = [
     ),
     ({"slo": {"availability-percent": 100}}, "slo.availability-percent=100 is invalid"),
     ({"slo": {"availability-percent": 90}}, "it must be at least 95 and below 100"),
-    ({"slo": {"p95-latency-seconds": 10}}, "slo.p95-latency-seconds=10 is invalid"),
-    ({"slo": {"p95-latency-seconds": 0.001}}, "the smallest and largest buckets"),
+    ({"slo": {"p95-latency-seconds": 11}}, "slo.p95-latency-seconds=11 is invalid"),
+    (
+        {"slo": {"p95-latency-seconds": 0.25}},
+        "slo.p95-latency-seconds=0.25 is invalid: it must be a bucket bound of "
+        "agent_request_duration_seconds: 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10",
+    ),
+    ({"costs": {"cpu-hour-usd": -1}}, "costs.cpu-hour-usd=-1 is invalid"),
+    ({"costs": {"gpu-hour-usd": 1}}, "costs.gpu-hour-usd=1 is invalid: it is not a key"),
     ({"slo": {"error-rate-percent": 0}}, "slo.error-rate-percent=0 is invalid"),
     ({"slo": {"error-rate-percent": 100}}, "it must be below 100"),
     ({"slo": {"latency": 1}}, "slo.latency=1 is invalid: it is not a key of this table"),

@@ -7,6 +7,8 @@ from typing import Any
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.manifests._meta import CONTAINER, Document, metadata, pod_pattern
+from greenlang_runtime.manifests.costs import COST_RECORD
+from greenlang_runtime.manifests.slo import BUDGET_DAYS, budget_record, ratio_record, slis
 from greenlang_runtime.spec import EnvironmentSpec
 
 __all__ = ["dashboard", "dashboard_json"]
@@ -28,7 +30,7 @@ def dashboard(env: EnvironmentSpec) -> Document:
 
 
 def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
-    """The platform's panels: traffic, latency, errors, resources, pods, LLM tokens and cost."""
+    """The platform's panels, the SLOs' budget and burn rates, and the cost rows."""
     spec = env.agent
     agent = f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", namespace=~"{_VAR}"'
     pods = f'namespace=~"{_VAR}", container="{CONTAINER}", pod=~"{pod_pattern(spec)}"'
@@ -88,9 +90,23 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
             kind="stat",
         ),
     ]
-    for index, panel in enumerate(panels):
+    sections = [
+        ("Traffic, latency, errors and resources", panels),
+        ("SLOs: error budget left and burn rates", _slo_panels(env)),
+        ("Cost per tenant and agent (USD per hour)", _cost_panels(env)),
+    ]
+    laid_out: list[dict[str, Any]] = []
+    y = 0
+    for title, section in sections:
+        laid_out.append({"type": "row", "title": title, "collapsed": False, "panels": []})
+        laid_out[-1]["gridPos"] = {"h": 1, "w": 24, "x": 0, "y": y}
+        y += 1
+        for index, panel in enumerate(section):
+            panel["gridPos"] = {"h": 8, "w": 8, "x": (index % 3) * 8, "y": y + (index // 3) * 8}
+            laid_out.append(panel)
+        y += ((len(section) + 2) // 3) * 8
+    for index, panel in enumerate(laid_out):
         panel["id"] = index + 1
-        panel["gridPos"] = {"h": 8, "w": 8, "x": (index % 3) * 8, "y": (index // 3) * 8}
     return {
         "title": f"Agent {spec.agent_id} ({spec.tenant})",
         "uid": f"{spec.tenant}-{spec.agent_id}"[:40],
@@ -112,7 +128,86 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
                 }
             ]
         },
-        "panels": panels,
+        "annotations": {"list": [_burn_annotation(env)]},
+        "panels": laid_out,
+    }
+
+
+def _own(env: EnvironmentSpec) -> str:
+    spec = env.agent
+    return f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", namespace=~"{_VAR}"'
+
+
+def _slo_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Budget left over 30 days, and each SLI's burn rate over the alerts' windows."""
+    own = _own(env)
+    budget = _panel(
+        f"Error budget left ({BUDGET_DAYS} days)",
+        f"{budget_record(slis(env.agent)[0])}{{{own}}}",
+        "percentunit",
+        kind="stat",
+        extra=f"{budget_record(slis(env.agent)[1])}{{{own}}}",
+    )
+    budget["targets"][0]["legendFormat"] = "availability {{namespace}}"
+    budget["targets"][1]["legendFormat"] = "latency {{namespace}}"
+    made = [budget]
+    for sli in slis(env.agent):
+        burn = _panel(f"{sli.title} burn rate (1 = on budget)", "", "none", threshold=1.0)
+        burn["targets"] = [
+            {
+                "refId": chr(ord("A") + index),
+                "expr": f"{ratio_record(sli, window)}{{{own}}} / {sli.budget:.6g}",
+                "legendFormat": f"{window} {{{{namespace}}}}",
+            }
+            for index, window in enumerate(("5m", "1h", "6h", "1d", "3d"))
+        ]
+        made.append(burn)
+    return made
+
+
+def _cost_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
+    """This agent's cost by kind, and its tenant's by agent."""
+    spec = env.agent
+    own = f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", namespace=~"{_VAR}"'
+    kinds = ("compute", "memory", "storage", "llm")
+    agent = _panel(f"{spec.agent_id}: cost by kind", "", "currencyUSD")
+    agent["targets"] = [
+        {
+            "refId": chr(ord("A") + index),
+            "expr": f"sum({COST_RECORD}:{kind}{{{own}}})",
+            "legendFormat": kind,
+        }
+        for index, kind in enumerate(kinds)
+    ]
+    every_kind = f'{{__name__=~"{COST_RECORD}:.+", tenant_id="{spec.tenant}", namespace=~"{_VAR}"}}'
+    tenant = _panel(
+        f"Tenant {spec.tenant}: cost by agent", f"sum by (agent_id) ({every_kind})", "currencyUSD"
+    )
+    total = _panel(
+        f"Tenant {spec.tenant}: total",
+        f"sum by (tenant_id) ({every_kind})",
+        "currencyUSD",
+        kind="stat",
+    )
+    return [agent, tenant, total]
+
+
+def _burn_annotation(env: EnvironmentSpec) -> dict[str, Any]:
+    """A mark on every panel while a burn alert of this agent fires."""
+    spec = env.agent
+    return {
+        "name": "SLO burn alerts",
+        "datasource": {"type": "prometheus"},
+        "enable": True,
+        "iconColor": "red",
+        "expr": (
+            'ALERTS{alertname=~"Agent(Availability|Latency)BudgetBurn(Fast|Slow)", '
+            f'alertstate="firing", agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", '
+            f'namespace=~"{_VAR}"}}'
+        ),
+        "step": "1m",
+        "titleFormat": "{{alertname}}",
+        "textFormat": "{{namespace}}: {{severity}}",
     }
 
 

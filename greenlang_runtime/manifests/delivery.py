@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from greenlang_runtime import metric_names as names
 from greenlang_runtime.manifests._meta import Document, metadata, platform_annotations, selector
+from greenlang_runtime.manifests.slo import sli_rates, slis
 from greenlang_runtime.manifests.workload import pod_template
 from greenlang_runtime.spec import EnvironmentSpec
 
@@ -67,51 +67,36 @@ def _analysis_name(env: EnvironmentSpec) -> str:
 
 
 def analysis_template(env: EnvironmentSpec) -> Document:
-    """Error rate and p95 of the new pods, against the spec's SLO, once a minute."""
+    """The new pods' error and slow-request ratios against the SLO's budgets, once a minute.
+
+    The same SLIs as the burn alerts (:func:`~greenlang_runtime.manifests.slo.sli_rates`):
+    a canary fails when it spends its budget faster than the SLO allows.
+    """
     spec = env.agent
     new_pods = (
         f'namespace="{{{{args.namespace}}}}", agent_id="{spec.agent_id}", '
         f'rollouts_pod_template_hash="{{{{args.{_HASH_ARG}}}}}"'
     )
-    provider = {"prometheus": {"address": spec.prometheus_url}}
-    # No traffic yet gives no sample: count that as a pass, not an error.
-    error_rate = (
-        f"(sum(rate({names.ERRORS}{{{new_pods}}}[2m])) / "
-        f"sum(rate({names.REQUESTS}{{{new_pods}}}[2m]))) or on() vector(0)"
-    )
-    p95 = (
-        f"histogram_quantile(0.95, sum by (le) "
-        f"(rate({names.REQUEST_DURATION}_bucket{{{new_pods}}}[2m]))) or on() vector(0)"
-    )
+    provider = {"address": spec.prometheus_url}
+    metrics = []
+    for sli in slis(spec):
+        bad, total = sli_rates(spec, sli, new_pods, "2m", "namespace")
+        # No traffic yet gives no sample: count that as a pass, not an error.
+        query = f"(\n{bad}\n)\n/\n(\n{total}\n)\nor on() vector(0)"
+        metrics.append(
+            {
+                "name": f"{sli.key}-ratio",
+                "interval": "1m",
+                "failureLimit": 2,
+                "successCondition": f"result[0] <= {sli.budget:.6g}",
+                "provider": {"prometheus": {**provider, "query": query}},
+            }
+        )
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",
         "metadata": metadata(spec, _analysis_name(env)),
-        "spec": {
-            "args": [{"name": "namespace"}, {"name": _HASH_ARG}],
-            "metrics": [
-                {
-                    "name": "error-rate",
-                    "interval": "1m",
-                    "failureLimit": 2,
-                    "successCondition": f"result[0] <= {spec.slo.error_rate_percent / 100:.6g}",
-                    "provider": {
-                        **provider,
-                        "prometheus": {**provider["prometheus"], "query": error_rate},
-                    },
-                },
-                {
-                    "name": "p95-latency",
-                    "interval": "1m",
-                    "failureLimit": 2,
-                    "successCondition": f"result[0] <= {spec.slo.p95_latency_seconds:.6g}",
-                    "provider": {
-                        **provider,
-                        "prometheus": {**provider["prometheus"], "query": p95},
-                    },
-                },
-            ],
-        },
+        "spec": {"args": [{"name": "namespace"}, {"name": _HASH_ARG}], "metrics": metrics},
     }
 
 

@@ -112,6 +112,7 @@ def render_tree(
         files[path] = dump([doc])
     files["promtool/rules.yaml"] = dump([promtool.rules_file(spec)])
     files["promtool/rules.test.yaml"] = dump([promtool.rules_tests(spec)])
+    files[f"promtool/{promtool.SLO_TESTS_FILE}"] = dump([promtool.slo_tests(spec)])
     return {path: headed(text) for path, text in files.items()}
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 
 from greenlang_runtime.manifests._meta import Document
-from greenlang_runtime.manifests.alerts import Alert, Series, alerts
+from greenlang_runtime.manifests._scenarios import Alert, Check, Scenario, Series
+from greenlang_runtime.manifests.alerts import alerts
+from greenlang_runtime.manifests.burn_alerts import three_day_scenario
 from greenlang_runtime.manifests.rules import recordings, rule_groups
 from greenlang_runtime.spec import AgentSpec
 
-__all__ = ["RULES_FILE", "rules_file", "rules_tests"]
+__all__ = ["RULES_FILE", "SLO_TESTS_FILE", "rules_file", "rules_tests", "slo_tests"]
 
 RULES_FILE = "rules.yaml"
+# The 3-day burn scenarios, evaluated every 5 minutes (a file has one evaluation interval).
+SLO_TESTS_FILE = "slo-3d.test.yaml"
 _LABEL_REF = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 
 
@@ -21,11 +25,13 @@ def rules_file(spec: AgentSpec) -> Document:
 
 
 def rules_tests(spec: AgentSpec) -> Document:
-    """A firing and a quiet case for every alert, and a value for every recording rule."""
+    """Every alert's scenarios (firing and quiet), and a value for every recording rule."""
     tests: list[Document] = []
-    for alert in alerts(spec):
-        tests.append(_alert_test(spec, alert, fires=True))
-        tests.append(_alert_test(spec, alert, fires=False))
+    every = alerts(spec)
+    by_name = {alert.name: alert for alert in every}
+    for alert in every:
+        for scenario in alert.scenarios:
+            tests.append(_scenario_test(spec, scenario, by_name))
     for recording in recordings(spec):
         labels = {"__name__": recording.record, **recording.expected}
         tests.append(
@@ -46,31 +52,46 @@ def rules_tests(spec: AgentSpec) -> Document:
     return {"rule_files": [RULES_FILE], "evaluation_interval": "1m", "tests": tests}
 
 
-def _alert_test(spec: AgentSpec, alert: Alert, *, fires: bool) -> Document:
-    expected: list[Document] = []
-    if fires:
-        labels = {
-            **alert.fired_labels,
-            **alert.labels,
-            "agent_id": spec.agent_id,
-            "tenant_id": spec.tenant,
-        }
-        expected.append(
-            {
-                "exp_labels": labels,
-                "exp_annotations": {
-                    key: _LABEL_REF.sub(lambda m: labels[m[1]], text)
-                    for key, text in alert.annotations.items()
-                },
-            }
-        )
+def slo_tests(spec: AgentSpec) -> Document:
+    """The 3-day burn scenario, in a file of its own evaluated every 5 minutes."""
+    scenario = three_day_scenario(spec)
+    by_name = {alert.name: alert for alert in alerts(spec)}
     return {
-        "interval": "1m",
-        "input_series": [_series(s) for s in (alert.fire if fires else alert.quiet)],
+        "rule_files": [RULES_FILE],
+        "evaluation_interval": scenario.evaluation,
+        "tests": [_scenario_test(spec, scenario, by_name)],
+    }
+
+
+def _scenario_test(spec: AgentSpec, scenario: Scenario, by_name: dict[str, Alert]) -> Document:
+    return {
+        "name": scenario.why,
+        "interval": scenario.interval,
+        "input_series": [_series(s) for s in scenario.series],
         "alert_rule_test": [
-            {"eval_time": alert.eval_time, "alertname": alert.name, "exp_alerts": expected}
+            {
+                "eval_time": check.at,
+                "alertname": check.alert,
+                "exp_alerts": [_expected(spec, by_name[check.alert], check)] if check.fires else [],
+            }
+            for check in scenario.checks
         ],
     }
+
+
+def _expected(spec: AgentSpec, alert: Alert, check: Check) -> Document:
+    labels = {
+        **alert.fired_labels,
+        **alert.labels,
+        "agent_id": spec.agent_id,
+        "tenant_id": spec.tenant,
+    }
+    annotations = {}
+    for key, text in alert.annotations.items():
+        for template, shown in check.shown.items():
+            text = text.replace(template, shown)
+        annotations[key] = _LABEL_REF.sub(lambda m: labels[m[1]], text)
+    return {"exp_labels": labels, "exp_annotations": annotations}
 
 
 def _series(series: Series) -> Document:

@@ -110,6 +110,7 @@ def test_dashboard_is_a_labelled_config_map_with_the_platform_panels() -> None:
     assert doc["metadata"]["labels"]["grafana_dashboard"] == "1"
     board = json.loads(doc["data"]["cbam-calculator.json"])
     assert [panel["title"] for panel in board["panels"]] == [
+        "Traffic, latency, errors and resources",
         "Request rate",
         "p95 latency",
         "Error rate",
@@ -119,7 +120,34 @@ def test_dashboard_is_a_labelled_config_map_with_the_platform_panels() -> None:
         "In-flight and queued calls",
         "LLM tokens (30 days)",
         "LLM cost (30 days)",
+        "SLOs: error budget left and burn rates",
+        "Error budget left (30 days)",
+        "Availability burn rate (1 = on budget)",
+        "Latency burn rate (1 = on budget)",
+        "Cost per tenant and agent (USD per hour)",
+        "cbam-calculator: cost by kind",
+        "Tenant customer-abc-123: cost by agent",
+        "Tenant customer-abc-123: total",
     ]
+
+
+def test_dashboard_shows_the_budget_left_burn_rates_and_marks_burn_alerts() -> None:
+    """The budget panel reads the recorded budget; burn alerts are annotations; costs by kind."""
+    board = json.loads(_file("base/dashboard.yaml")["data"]["cbam-calculator.json"])
+    panels = {panel["title"]: panel for panel in board["panels"]}
+    budget = [t["expr"] for t in panels["Error budget left (30 days)"]["targets"]]
+    assert budget[0].startswith("tenant_agent:slo_availability_budget_remaining:ratio30d{")
+    assert budget[1].startswith("tenant_agent:slo_latency_budget_remaining:ratio30d{")
+    # premium: a burn rate is the bad ratio over the 0.01 % budget.
+    burn = panels["Availability burn rate (1 = on budget)"]["targets"]
+    assert burn[1]["expr"].startswith("tenant_agent:slo_availability_bad:ratio_rate1h{")
+    assert burn[1]["expr"].endswith("} / 0.0001")
+    [annotation] = board["annotations"]["list"]
+    assert 'alertstate="firing"' in annotation["expr"]
+    assert "AgentLatencyBudgetBurn" not in annotation["expr"]  # one regex covers both SLIs
+    assert "(Availability|Latency)BudgetBurn(Fast|Slow)" in annotation["expr"]
+    kinds = panels["cbam-calculator: cost by kind"]["targets"]
+    assert [t["legendFormat"] for t in kinds] == ["compute", "memory", "storage", "llm"]
 
 
 def test_quota_fits_twice_the_maximum_scale_of_every_agent() -> None:
@@ -162,8 +190,13 @@ def test_canary_rollout_steps_5_25_50_100_with_analysis() -> None:
     ]
     assert canary["analysis"]["templates"] == [{"templateName": "cbam-calculator-slo"}]
     analysis = yaml.safe_load(files["base/analysistemplate.yaml"])["spec"]["metrics"]
-    # premium: error rate at most 0.5 % = 0.005, p95 at most 0.5 s.
-    assert [m["successCondition"] for m in analysis] == ["result[0] <= 0.005", "result[0] <= 0.5"]
+    # premium: the new pods' error ratio within the 99.99 % SLO's budget (0.01 % = 0.0001),
+    # their ratio of requests over 0.5 s within the latency budget (5 % = 0.05).
+    assert [m["successCondition"] for m in analysis] == [
+        "result[0] <= 0.0001",
+        "result[0] <= 0.05",
+    ]
+    assert 'le="0.5"' in analysis[1]["provider"]["prometheus"]["query"]
     assert yaml.safe_load(files["base/hpa.yaml"])["spec"]["scaleTargetRef"]["kind"] == "Rollout"
     assert yaml.safe_load(files["base/vpa.yaml"])["spec"]["targetRef"]["kind"] == "Rollout"
 
