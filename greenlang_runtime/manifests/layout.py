@@ -112,7 +112,8 @@ def render_tree(
         files[path] = dump([doc])
     files["promtool/rules.yaml"] = dump([promtool.rules_file(spec)])
     files["promtool/rules.test.yaml"] = dump([promtool.rules_tests(spec)])
-    files[f"promtool/{promtool.SLO_TESTS_FILE}"] = dump([promtool.slo_tests(spec)])
+    for name, tests in promtool.slo_tests(spec).items():
+        files[f"promtool/{name}"] = dump([tests])
     return {path: headed(text) for path, text in files.items()}
 
 

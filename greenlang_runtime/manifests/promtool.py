@@ -7,15 +7,15 @@ import re
 from greenlang_runtime.manifests._meta import Document
 from greenlang_runtime.manifests._scenarios import Alert, Check, Scenario, Series
 from greenlang_runtime.manifests.alerts import alerts
-from greenlang_runtime.manifests.burn_alerts import three_day_scenario
+from greenlang_runtime.manifests.burn_alerts import outage_scenario, three_day_scenario
 from greenlang_runtime.manifests.rules import recordings, rule_groups
 from greenlang_runtime.spec import AgentSpec
 
-__all__ = ["RULES_FILE", "SLO_TESTS_FILE", "rules_file", "rules_tests", "slo_tests"]
+__all__ = ["RULES_FILE", "SLO_TEST_FILES", "rules_file", "rules_tests", "slo_tests"]
 
 RULES_FILE = "rules.yaml"
-# The 3-day burn scenarios, evaluated every 5 minutes (a file has one evaluation interval).
-SLO_TESTS_FILE = "slo-3d.test.yaml"
+# The long burn scenarios, each in a file of its own: a file has one evaluation interval.
+SLO_TEST_FILES = ("slo-outage.test.yaml", "slo-3d.test.yaml")
 _LABEL_REF = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 
 
@@ -52,14 +52,17 @@ def rules_tests(spec: AgentSpec) -> Document:
     return {"rule_files": [RULES_FILE], "evaluation_interval": "1m", "tests": tests}
 
 
-def slo_tests(spec: AgentSpec) -> Document:
-    """The 3-day burn scenario, in a file of its own evaluated every 5 minutes."""
-    scenario = three_day_scenario(spec)
+def slo_tests(spec: AgentSpec) -> dict[str, Document]:
+    """The outage and the 3-day burn scenarios, by file name, each at its own interval."""
     by_name = {alert.name: alert for alert in alerts(spec)}
+    scenarios = (outage_scenario(spec), three_day_scenario(spec))
     return {
-        "rule_files": [RULES_FILE],
-        "evaluation_interval": scenario.evaluation,
-        "tests": [_scenario_test(spec, scenario, by_name)],
+        name: {
+            "rule_files": [RULES_FILE],
+            "evaluation_interval": scenario.evaluation,
+            "tests": [_scenario_test(spec, scenario, by_name)],
+        }
+        for name, scenario in zip(SLO_TEST_FILES, scenarios, strict=True)
     }
 
 

@@ -135,8 +135,9 @@ def ratio_exprs(spec: AgentSpec, sli: Sli, agent: str) -> list[tuple[str, str]]:
     bad, total = sli_rates(spec, sli, agent, "5m", BY)
     rules = [(rate_record(sli, "bad"), bad), (rate_record(sli, "total"), total)]
     bad_rate, all_rate = rate_record(sli, "bad"), rate_record(sli, "total")
-    for window in WINDOWS:
-        # The request-weighted mean of the 5m ratios: errors over requests in the window.
+    rules.append((ratio_record(sli, "5m"), f"{bad_rate}{{{agent}}}\n  /\n{all_rate}{{{agent}}}"))
+    for window in WINDOWS[1:]:
+        # The request-weighted mean of the 5m ratios: bad over all requests in the window.
         expr = (
             f"sum_over_time({bad_rate}{{{agent}}}[{window}])\n  /\n"
             f"sum_over_time({all_rate}{{{agent}}}[{window}])"

@@ -30,13 +30,17 @@ ALERTS = {
 }
 
 
+_TEST_FILES = ("rules.test.yaml", "slo-outage.test.yaml", "slo-3d.test.yaml")
+_QUICK, _OUTAGE, _LONG = _TEST_FILES
+
+
 def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def _write_promtool(tmp_path: Path, **table: Any) -> Path:
     files = render_tree(make_spec(**table))
-    for name in ("rules.yaml", "rules.test.yaml", "slo-3d.test.yaml"):
+    for name in ("rules.yaml", *_TEST_FILES):
         (tmp_path / name).write_text(files[f"promtool/{name}"])
     return tmp_path
 
@@ -49,14 +53,14 @@ def test_rules_check_and_their_tests_pass(tmp_path: Path, tier: str) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
     # 2 SLIs x (2 rates + 7 ratios) + 4 burn alerts, 2 budgets, 4 alerts, 3 LLM, 4 cost.
     assert "SUCCESS: 35 rules found" in checked.stdout
-    tested = _promtool("test", "rules", "rules.test.yaml", "slo-3d.test.yaml", cwd=root)
+    tested = _promtool("test", "rules", *_TEST_FILES, cwd=root)
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
 def _cases(files: dict[str, str]) -> list[dict[str, Any]]:
     return [
         case
-        for name in ("rules.test.yaml", "slo-3d.test.yaml")
+        for name in _TEST_FILES
         for test in yaml.safe_load(files[f"promtool/{name}"])["tests"]
         for case in test.get("alert_rule_test", [])
     ]
@@ -71,7 +75,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case(tmp_path: Path) -> None:
 
 
 def test_fast_burn_alerts_page_within_5_minutes_and_slow_ones_within_7_hours() -> None:
-    """The generated checks say so: Fast firing at 3m, Slow at 20m and at 7h on a 2x burn."""
+    """The generated checks say so: Fast firing at 3m, Slow at 30m and at 7h on a 2x burn."""
     cases = _cases(render_tree(make_spec()))
     firing = {(c["alertname"], c["eval_time"]) for c in cases if c["exp_alerts"]}
     quiet = {(c["alertname"], c["eval_time"]) for c in cases if not c["exp_alerts"]}
@@ -81,7 +85,6 @@ def test_fast_burn_alerts_page_within_5_minutes_and_slow_ones_within_7_hours() -
         assert {(f"Agent{sli}BudgetBurnFast", t) for t in ("1d", "3d", "6h10m")} <= quiet
 
 
-_QUICK, _LONG = "rules.test.yaml", "slo-3d.test.yaml"
 # (what is wrong, the rule, its field, text in it, what replaces it, the test file that notices)
 _WRONG = [
     (
@@ -108,7 +111,7 @@ _WRONG = [
         "expr",
         "> 14.4",
         "> 3",
-        _QUICK,
+        _OUTAGE,
     ),
     (
         "the CPU price off",
@@ -258,4 +261,134 @@ def test_crash_loop_alert_ignores_another_agents_pods(tmp_path: Path) -> None:
         yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": tests})
     )
     tested = _promtool("test", "rules", "pods.test.yaml", cwd=root)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_cost_rules_equal_hand_computed_usd_per_hour(tmp_path: Path) -> None:
+    """Prices from the costs table: cAdvisor, kubelet and agent series priced by hand."""
+    prices = {"cpu-hour-usd": 0.08, "memory-gib-hour-usd": 0.01, "storage-gib-month-usd": 0.2}
+    root = _write_promtool(tmp_path, tenant="acme", costs=prices)
+    pod = 'namespace="acme-prod", pod="cbam-calculator-5d8f7c9b6-x2k4p", container="agent"'
+    other = 'namespace="acme-prod", pod="cbam-calculator-v2-5d8f7c9b6-x2k4p", container="agent"'
+    gib = 1024**3
+    series = [
+        # 60 CPU-seconds a minute: 1 core; the other agent's 2 cores do not count.
+        (f"container_cpu_usage_seconds_total{{{pod}}}", "0+60x20"),
+        (f"container_cpu_usage_seconds_total{{{other}}}", "0+120x20"),
+        # 4 GiB of working set.
+        (f"container_memory_working_set_bytes{{{pod}}}", f"{4 * gib}+0x20"),
+        (f"container_memory_working_set_bytes{{{other}}}", f"{1 * gib}+0x20"),
+        # 73 GiB on the agent's claim; 100 GiB on the other agent's.
+        (
+            'kubelet_volume_stats_used_bytes{namespace="acme-prod", '
+            'persistentvolumeclaim="cbam-calculator-data"}',
+            f"{73 * gib}+0x20",
+        ),
+        (
+            'kubelet_volume_stats_used_bytes{namespace="acme-prod", '
+            'persistentvolumeclaim="cbam-calculator-v2-data"}',
+            f"{100 * gib}+0x20",
+        ),
+        # 3 USD a minute of LLM calls.
+        (
+            'agent_llm_cost_usd_total{agent_id="cbam-calculator", tenant_id="acme", '
+            'namespace="acme-prod", pod="cbam-calculator-5d8f7c9b6-x2k4p", '
+            'provider="openai", model="gpt-4o"}',
+            "0+3x20",
+        ),
+    ]
+    expected = {
+        "compute": 0.08,  # 1 core x 0.08 USD
+        "memory": 0.04,  # 4 GiB x 0.01 USD
+        "storage": 0.02,  # 73 GiB x 0.2 USD a month / 730 hours
+        "llm": 180.0,  # 3 USD a minute x 60
+    }
+    labels = 'agent_id="cbam-calculator", namespace="acme-prod", tenant_id="acme"'
+    test = {
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v} for s, v in series],
+        "promql_expr_test": [
+            {
+                "expr": f"tenant_agent:cost_usd_per_hour:{kind}",
+                "eval_time": "10m",
+                "exp_samples": [
+                    {"labels": f"tenant_agent:cost_usd_per_hour:{kind}{{{labels}}}", "value": v}
+                ],
+            }
+            for kind, v in expected.items()
+        ],
+    }
+    (root / "cost.test.yaml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": [test]})
+    )
+    tested = _promtool("test", "rules", "cost.test.yaml", cwd=root)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+# After 6 hours of good traffic (1,000 requests a minute) at 99.9 % (budget 0.1 %): the bad
+# share of the recorded 5m rate is 1/5, 2/5, ... of the burn's in the burn's first minutes,
+# and the 1h ratio is the sum of the 61 recorded samples' bad shares over 61.
+# - every request failing: 1h ratio (0.2 + 0.4) / 61 = 0.98 % at +2m, under 14.4 x 0.1 %
+#   = 1.44 %; (0.2 + 0.4 + 0.6) / 61 = 1.97 % at +3m, over: pending at +3m, firing at +5m
+#   (for: 2m). The 6h pair needs 6 % over 361 samples: later.
+# - 20x (2 % failing): at +k minutes (k >= 5) the bad shares sum to 20 x (k - 2) budgets:
+#   20 (k - 2) / 61 > 14.4 from k = 46 (20 x 44 / 61 = 14.43): pending at +46m, firing at
+#   +48m; the 6h pair needs 20 (k - 2) / 361 > 6, k >= 111.
+_AFTER_GOOD_HOURS = [
+    ("every request failing", 1000, "4m", "5m"),
+    ("a 20x burn", 20, "47m", "48m"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "failed", "quiet_at", "firing_at"),
+    _AFTER_GOOD_HOURS,
+    ids=[case[0] for case in _AFTER_GOOD_HOURS],
+)
+def test_fast_availability_alert_detection_time_after_good_hours(
+    tmp_path: Path, case: str, failed: int, quiet_at: str, firing_at: str
+) -> None:
+    """standard: a full outage pages 5 minutes in, a 20x burn 48 minutes in."""
+    root = _write_promtool(tmp_path, **{"sla-tier": "standard"}, tenant="acme")
+    labels = (
+        'agent_id="cbam-calculator", tenant_id="acme", namespace="acme-prod", '
+        'pod="cbam-calculator-5d8f7c9b6-x2k4p"'
+    )
+    good, bad = 1000 - failed, failed
+    series = [
+        {
+            "series": f'agent_requests_total{{{labels}, status="success"}}',
+            "values": f"0+1000x360 {360_000 + good}+{good}x70",
+        },
+        {
+            "series": f'agent_requests_total{{{labels}, status="error"}}',
+            "values": f"0+0x360 {bad}+{bad}x70",
+        },
+    ]
+    alert = 'ALERTS{alertname="AgentAvailabilityBudgetBurnFast", alertstate="firing"}'
+    fired = (
+        'ALERTS{agent_id="cbam-calculator", alertname="AgentAvailabilityBudgetBurnFast", '
+        'alertstate="firing", namespace="acme-prod", severity="critical", '
+        'slo="availability", tenant_id="acme"}'
+    )
+
+    def at(offset: str) -> str:
+        return f"6h{offset}"
+
+    test = {
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": alert, "eval_time": at(quiet_at), "exp_samples": []},
+            {
+                "expr": alert,
+                "eval_time": at(firing_at),
+                "exp_samples": [{"labels": fired, "value": 1}],
+            },
+        ],
+    }
+    (root / "detect.test.yaml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": [test]})
+    )
+    tested = _promtool("test", "rules", "detect.test.yaml", cwd=root)
     assert tested.returncode == 0, tested.stdout + tested.stderr
