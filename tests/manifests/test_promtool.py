@@ -106,11 +106,11 @@ _WRONG = [
         _LONG,
     ),
     (
-        "a fast 1h pair at 5x pages on an outage",
+        "a fast 1h pair at 1x pages on an outage",
         "AgentLatencyBudgetBurnFast",
         "expr",
         "> 14.4",
-        "> 3",
+        "> 1",
         _OUTAGE,
     ),
     (
