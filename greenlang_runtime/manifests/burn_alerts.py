@@ -17,12 +17,16 @@ The expected outcomes are worked out by hand from the burn-rate arithmetic
   6h window at most 50 * 10 / 360 = 1.4x, under 6x: the Fast alert never fires.
 
 The annotations show the long window's burn ($value), the share of the budget
-that burn spends an hour (burn / 720 hours * 100 %) and how long a whole
-budget lasts at it (720 hours / burn): 20x spends 2.78 % an hour and lasts 36
-hours; 2x spends 0.28 % and lasts 360 hours.
+that burn spends an hour (burn / 720 hours * 100 %), the budget left and the
+hours it lasts at that burn (left * 720 / burn), and how long a whole budget
+lasts (720 hours / burn): 20x spends 2.78 % an hour and a whole budget lasts 36
+hours; 2x spends 0.28 % and lasts 360 hours. Burning steadily from the first
+sample, the scenarios have overspent the budget: 0 % left, 0 hours.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime._families import bucket_bounds
@@ -34,7 +38,16 @@ from greenlang_runtime.manifests._scenarios import (
     agent_matchers,
     sample_labels,
 )
-from greenlang_runtime.manifests.slo import BUDGET_DAYS, FAST, SLOW, Burn, Sli, burn_expr, slis
+from greenlang_runtime.manifests.slo import (
+    BUDGET_DAYS,
+    FAST,
+    SLOW,
+    Burn,
+    Sli,
+    budget_record,
+    burn_expr,
+    slis,
+)
 from greenlang_runtime.metrics import DURATION_BUCKETS
 from greenlang_runtime.spec import AgentSpec
 
@@ -45,6 +58,7 @@ __all__ = [
     "alert_name",
     "burn_alerts",
     "burn_scenarios",
+    "left_shown",
     "outage_scenario",
     "three_day_scenario",
 ]
@@ -55,6 +69,29 @@ PER_HOUR_SHOWN = (
     f'{{{{ printf "%f * 100 / {_HOURS}" $value | query | first | value | printf "%.2f" }}}}'
 )
 LASTS_SHOWN = f'{{{{ printf "{_HOURS} / %f" $value | query | first | value | printf "%.0f" }}}}'
+
+
+def left_shown(spec: AgentSpec, sli: Sli, hours: bool) -> str:
+    """The budget left in % (``hours=False``), or the hours it lasts at the current burn.
+
+    Read from the recorded budget at alert time (recorded every 5 minutes, so the
+    last sample of 15 minutes); ``unknown`` before it is first recorded.
+    """
+    left = (
+        f'clamp_min(last_over_time({budget_record(sli)}{{agent_id=\\"{spec.agent_id}\\", '
+        f'tenant_id=\\"{spec.tenant}\\", namespace=\\"%s\\"}}[15m]), 0)'
+    )
+    query = (
+        f'printf "{left} * {_HOURS} / %f" $labels.namespace $value'
+        if hours
+        else (f'printf "100 * {left}" $labels.namespace')
+    )
+    return (
+        f'{{{{ with {query} | query }}}}{{{{ . | first | value | printf "%.0f" }}}}'
+        "{{ else }}unknown{{ end }}"
+    )
+
+
 # Requests a minute in the synthetic traffic: every tier's bad count is whole.
 _PER_MINUTE = 100_000
 
@@ -80,8 +117,10 @@ def _alert(spec: AgentSpec, sli: Sli, burn: Burn) -> Alert:
             "description": (
                 "{{ $labels.agent_id }} in {{ $labels.namespace }} spends its "
                 f"{BUDGET_DAYS}-day {sli.key} budget ({sli.objective}) {BURN_SHOWN} times "
-                f"as fast as the SLO allows: {PER_HOUR_SHOWN} % of the budget an hour; "
-                f"at this rate a whole budget lasts {LASTS_SHOWN} hours."
+                f"as fast as the SLO allows: {PER_HOUR_SHOWN} % of the budget an hour. "
+                f"At this rate the {left_shown(spec, sli, hours=False)} % of the budget "
+                f"left runs out in {left_shown(spec, sli, hours=True)} hours "
+                f"(a whole budget in {LASTS_SHOWN} hours)."
             ),
         },
         fired_labels=sample_labels(spec).by_agent,
@@ -94,17 +133,7 @@ def burn_alerts(spec: AgentSpec) -> list[Alert]:
     made = []
     for sli in (availability, latency):
         fast = _alert(spec, sli, FAST)
-        made.append(
-            Alert(
-                fast.name,
-                fast.expr,
-                fast.duration,
-                fast.labels,
-                fast.annotations,
-                fast.fired_labels,
-                burn_scenarios(spec, sli),
-            )
-        )
+        made.append(replace(fast, scenarios=burn_scenarios(spec, sli)))
         made.append(_alert(spec, sli, SLOW))
     return made
 
@@ -152,7 +181,14 @@ def _traffic(
 def burn_scenarios(spec: AgentSpec, sli: Sli) -> tuple[Scenario, ...]:
     """A steady 20x burn, evaluated every minute."""
     fast = alert_name(sli, FAST)
-    shown_20x = {BURN_SHOWN: "20.0", PER_HOUR_SHOWN: "2.78", LASTS_SHOWN: "36"}
+    # Steady from the first sample, the budget is overspent (1 - 20 < 0): 0 % left, 0 hours.
+    shown_20x = {
+        BURN_SHOWN: "20.0",
+        PER_HOUR_SHOWN: "2.78",
+        LASTS_SHOWN: "36",
+        left_shown(spec, sli, hours=False): "0",
+        left_shown(spec, sli, hours=True): "0",
+    }
     return (
         Scenario(
             f"{sli.key}: a steady 20x burn pages at 3m (pending at 1m, for 2m)",
@@ -202,8 +238,15 @@ def three_day_scenario(spec: AgentSpec) -> Scenario:
     staging = spec.namespace("staging")
     series: list[Series] = []
     checks: list[Check] = []
-    shown_2x = {BURN_SHOWN: "2.0", PER_HOUR_SHOWN: "0.28", LASTS_SHOWN: "360"}
     for sli in slis(spec):
+        # Steady from the first sample, 1 - 2 < 0 of the budget is left: 0 %, 0 hours.
+        shown_2x = {
+            BURN_SHOWN: "2.0",
+            PER_HOUR_SHOWN: "0.28",
+            LASTS_SHOWN: "360",
+            left_shown(spec, sli, hours=False): "0",
+            left_shown(spec, sli, hours=True): "0",
+        }
         series += _traffic(spec, sli, (2 * sli.budget, three_days))
         series += _traffic(spec, sli, (0.9 * sli.budget, three_days), namespace=staging)
         fast, slow = alert_name(sli, FAST), alert_name(sli, SLOW)

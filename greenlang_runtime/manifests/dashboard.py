@@ -32,6 +32,40 @@ def dashboard(env: EnvironmentSpec) -> Document:
 def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
     """The platform's panels, the SLOs' budget and burn rates, and the cost rows."""
     spec = env.agent
+    sections = [
+        ("Traffic, latency, errors and resources", _platform_panels(env)),
+        ("SLOs: error budget left and burn rates", _slo_panels(env)),
+        ("Cost per tenant and agent (USD per hour)", _cost_panels(env)),
+    ]
+    return {
+        "title": f"Agent {spec.agent_id} ({spec.tenant})",
+        "uid": f"{spec.tenant}-{spec.agent_id}"[:40],
+        "tags": ["greenlang", "agent", spec.tenant],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {
+            "list": [
+                {
+                    "name": "namespace",
+                    "type": "query",
+                    "datasource": {"type": "prometheus"},
+                    "query": f'label_values({names.INFO}{{agent_id="{spec.agent_id}"}}, namespace)',
+                    "includeAll": True,
+                    "multi": True,
+                    "refresh": 2,
+                }
+            ]
+        },
+        "annotations": {"list": [_burn_annotation(env)]},
+        "panels": _laid_out(sections),
+    }
+
+
+def _platform_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Request rate, p95, errors, CPU, memory, pods, in-flight calls, LLM tokens and cost."""
+    spec = env.agent
     agent = f'agent_id="{spec.agent_id}", tenant_id="{spec.tenant}", namespace=~"{_VAR}"'
     pods = f'namespace=~"{_VAR}", container="{CONTAINER}", pod=~"{pod_pattern(spec)}"'
     p95 = spec.slo.p95_latency_seconds
@@ -90,11 +124,11 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
             kind="stat",
         ),
     ]
-    sections = [
-        ("Traffic, latency, errors and resources", panels),
-        ("SLOs: error budget left and burn rates", _slo_panels(env)),
-        ("Cost per tenant and agent (USD per hour)", _cost_panels(env)),
-    ]
+    return panels
+
+
+def _laid_out(sections: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """A row per section, its panels three abreast; ids in order."""
     laid_out: list[dict[str, Any]] = []
     y = 0
     for title, section in sections:
@@ -107,30 +141,7 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
         y += ((len(section) + 2) // 3) * 8
     for index, panel in enumerate(laid_out):
         panel["id"] = index + 1
-    return {
-        "title": f"Agent {spec.agent_id} ({spec.tenant})",
-        "uid": f"{spec.tenant}-{spec.agent_id}"[:40],
-        "tags": ["greenlang", "agent", spec.tenant],
-        "timezone": "utc",
-        "schemaVersion": 39,
-        "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"},
-        "templating": {
-            "list": [
-                {
-                    "name": "namespace",
-                    "type": "query",
-                    "datasource": {"type": "prometheus"},
-                    "query": f'label_values({names.INFO}{{agent_id="{spec.agent_id}"}}, namespace)',
-                    "includeAll": True,
-                    "multi": True,
-                    "refresh": 2,
-                }
-            ]
-        },
-        "annotations": {"list": [_burn_annotation(env)]},
-        "panels": laid_out,
-    }
+    return laid_out
 
 
 def _own(env: EnvironmentSpec) -> str:
