@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -63,8 +63,9 @@ class Lifespan:
     the ``on_startup`` hooks in the background, so the startup probe can
     answer 503 while they run. Shutdown: the work started with
     ``create_task`` gets until the drain deadline; then the ``on_shutdown``
-    hooks and the wrapped app's shutdown, bounded together by
-    ``hooks_timeout``; then the services stop (pools close, spans flush).
+    hooks, the wrapped app's shutdown and then the ``drains`` (the LLM
+    ledger's last write), bounded together by ``hooks_timeout``; then the
+    services stop (pools close, spans flush).
 
     Args:
         lifecycle: the phase the probes report.
@@ -77,6 +78,8 @@ class Lifespan:
         app: an ASGI app whose lifespan events are forwarded, if any.
         warnings: logged as the startup begins (by then the server has set
             up the logs' format).
+        drains: what writes out the services' pending work once nothing can
+            add to it, after the hooks and within their time.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Lifespan:
         drain_timeout: float,
         app: ASGIApp | None = None,
         warnings: Sequence[str] = (),
+        drains: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.lifecycle = lifecycle
         self.startup_hooks = startup_hooks
@@ -100,6 +104,7 @@ class Lifespan:
         self.drain_timeout = drain_timeout
         self.app = app
         self.warnings = warnings
+        self.drains = drains
         self._hooks_task: asyncio.Task[None] | None = None
         self._app_task: asyncio.Task[Any] | None = None
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
@@ -173,6 +178,11 @@ class Lifespan:
                 logger.exception("on_shutdown hook %s failed", hook_name(hook))
         if self._app_task is not None:
             await self._app_event({}, "shutdown")
+        for drain in self.drains:
+            try:
+                await drain()
+            except Exception:
+                logger.exception("draining %s failed", hook_name(drain))
 
     async def _run_startup_hooks(self) -> None:
         for hook in self.startup_hooks:

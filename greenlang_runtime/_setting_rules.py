@@ -32,6 +32,7 @@ __all__ = [
     "check_port",
     "check_positive_seconds",
     "check_seconds",
+    "check_table_name",
     "to_bool",
     "to_int",
     "to_lower",
@@ -158,6 +159,22 @@ _HOST_RULE = (
     "it must be an IP address (0.0.0.0, ::) or a host name of letters, digits, "
     "'-' and '.' (at most 253 characters)"
 )
+
+
+# A PostgreSQL table, optionally schema-qualified: lowercase unquoted
+# identifiers only, so the name means the same quoted or not.
+_TABLE_NAME = re.compile(r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}")
+
+
+def check_table_name(name: str, value: object, shown: object) -> None:
+    if not isinstance(value, str) or not _TABLE_NAME.fullmatch(value):
+        raise ConfigError(
+            name,
+            shown,
+            "it must be a table name, optionally schema-qualified (schema.table): "
+            "lowercase letters, digits and '_', each part starting with a letter or '_' "
+            "and at most 63 characters",
+        )
 
 
 def check_host(name: str, value: object, shown: object) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "METRICS_PATH",
     "READY_PATH",
     "RUN_AS_UID",
+    "SECRET_URLS",
     "STARTUP_PATH",
     "Identity",
     "SecretUrl",
@@ -174,6 +175,12 @@ class Settings:
         check_success_threshold: successes in a row that turn a down dependency up.
         llm_prices_file: a YAML or JSON file of LLM price overrides
             (``GL_LLM_PRICES_FILE``), read and checked when the runtime is built.
+        llm_ledger_url: the PostgreSQL the LLM usage ledger is written to
+            (``GL_LLM_LEDGER_URL``); ``None``: no ledger. Shown redacted.
+        llm_ledger_table: the ledger's table, optionally schema-qualified.
+        llm_ledger_buffer: ledger rows kept in memory while they wait to be
+            written; past it, new rows are dropped (and counted).
+        llm_ledger_flush_seconds: time between two writes of the ledger.
     """
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
@@ -197,9 +204,13 @@ class Settings:
     check_failure_threshold: int = 2
     check_success_threshold: int = 2
     llm_prices_file: str | None = None
+    llm_ledger_url: SecretUrl | None = None
+    llm_ledger_table: str = "greenlang_llm_usage"
+    llm_ledger_buffer: int = 100_000
+    llm_ledger_flush_seconds: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("database_url", "redis_url"):
+        for name in SECRET_URLS:
             value = getattr(self, name)
             if isinstance(value, str):  # given in code as plain text
                 object.__setattr__(self, name, rules.to_url(name, value))
@@ -259,6 +270,8 @@ def env_name(field: str) -> str:
 
 # Settings read from the platform's own variables rather than GL_*.
 _PLATFORM_VARIABLES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+# Settings that hold a password: redacted in every message that quotes them.
+SECRET_URLS = ("database_url", "redis_url", "llm_ledger_url")
 
 
 def parse_setting(field: str, raw: str, name: str | None = None) -> object:
@@ -266,7 +279,7 @@ def parse_setting(field: str, raw: str, name: str | None = None) -> object:
     name = name or env_name(field)
     convert, check = _SETTINGS[field]
     value = convert(name, raw)
-    check(name, value, redact_url(raw) if field in _PLATFORM_VARIABLES else raw)
+    check(name, value, redact_url(raw) if field in SECRET_URLS else raw)
     return value
 
 
@@ -292,4 +305,8 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "check_failure_threshold": (rules.to_int, rules.check_at_least_one),
     "check_success_threshold": (rules.to_int, rules.check_at_least_one),
     "llm_prices_file": (rules.to_optional_text, rules.check_optional_path),
+    "llm_ledger_url": (rules.to_url, rules.url_checker(("postgres", "postgresql"))),
+    "llm_ledger_table": (rules.to_text, rules.check_table_name),
+    "llm_ledger_buffer": (rules.to_int, rules.check_at_least_one),
+    "llm_ledger_flush_seconds": (rules.to_seconds, rules.check_positive_seconds),
 }

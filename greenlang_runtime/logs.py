@@ -46,7 +46,7 @@ _API_KEY: Final = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
 def log_secrets(settings: Settings) -> tuple[str, ...]:
     """The configured values that must never show in a log line (URL passwords)."""
     found: list[str] = []
-    for url in (settings.database_url, settings.redis_url):
+    for url in (settings.database_url, settings.redis_url, settings.llm_ledger_url):
         if url is not None:
             found.extend(url_secrets(url.reveal()))
     return tuple(found)

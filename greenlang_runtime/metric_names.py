@@ -24,6 +24,9 @@ __all__ = [
     "LATENCY_P95",
     "LATENCY_P99",
     "LLM_COST",
+    "LLM_LEDGER_DROPPED",
+    "LLM_LEDGER_PENDING",
+    "LLM_LEDGER_ROWS",
     "LLM_REQUESTS",
     "LLM_REQUEST_DURATION",
     "LLM_TIME_TO_FIRST_TOKEN",
@@ -56,6 +59,10 @@ LLM_REQUESTS: Final = "agent_llm_requests_total"
 LLM_REQUEST_DURATION: Final = "agent_llm_request_duration_seconds"
 LLM_TIME_TO_FIRST_TOKEN: Final = "agent_llm_time_to_first_token_seconds"  # noqa: S105
 LLM_UNPRICED: Final = "agent_llm_unpriced_requests_total"
+# Only with the usage ledger (GL_LLM_LEDGER_URL).
+LLM_LEDGER_ROWS: Final = "agent_llm_ledger_rows_total"
+LLM_LEDGER_PENDING: Final = "agent_llm_ledger_pending"
+LLM_LEDGER_DROPPED: Final = "agent_llm_ledger_dropped_total"
 
 DEPENDENCY_UP: Final = "agent_dependency_up"
 DEPENDENCY_CHECK_DURATION: Final = "agent_dependency_check_duration_seconds"
@@ -78,6 +85,9 @@ ALL_METRICS: Final = (
     LLM_REQUEST_DURATION,
     LLM_TIME_TO_FIRST_TOKEN,
     LLM_UNPRICED,
+    LLM_LEDGER_ROWS,
+    LLM_LEDGER_PENDING,
+    LLM_LEDGER_DROPPED,
     DEPENDENCY_UP,
     DEPENDENCY_CHECK_DURATION,
 )

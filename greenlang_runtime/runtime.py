@@ -24,6 +24,7 @@ from greenlang_runtime.metrics import AgentMetrics
 from greenlang_runtime.tracing import make_tracing
 
 if TYPE_CHECKING:
+    from greenlang_runtime.ledger._ledger import Ledger
     from greenlang_runtime.llm import LLMAccounting
 
 __all__ = ["AgentRuntime"]
@@ -87,6 +88,12 @@ class AgentRuntime:
             registry.register(DefaultRegistry())
         self.registry = registry
         self.metrics = AgentMetrics(self.identity, registry)
+        # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
+        self.ledger: Ledger | None = None
+        if self.settings.llm_ledger_url is not None:
+            from greenlang_runtime.ledger._ledger import Ledger
+
+            self.ledger = Ledger.from_settings(self.identity, self.settings, registry)
         # LLM accounting is set up with the first instrumented client (the
         # llm package is not imported before), or here when a price file is
         # set, so that a bad GL_LLM_PRICES_FILE fails the start.
@@ -99,6 +106,14 @@ class AgentRuntime:
         self.checks = configured_checks(
             self.settings, DependencyMetrics(self.identity.labels, registry)
         )
+        if self.ledger is not None:
+            self.call_observers.append(self.ledger.observer)
+            self.checks.add(
+                self.ledger.check(
+                    timeout=self.settings.check_timeout_seconds,
+                    interval=self.settings.check_interval_seconds,
+                )
+            )
         stall = self.settings.loop_stall_seconds
         watchdog = LoopWatchdog(stall, interval=min(0.5, stall / 4))
         self.lifecycle = Lifecycle(watchdog, self.checks)
@@ -109,6 +124,9 @@ class AgentRuntime:
         # OpenTelemetry API is never called.
         self.tracing = make_tracing(self.identity, environ)
         services: list[Service] = [watchdog, self.checks]
+        if self.ledger is not None:
+            # Stopped first: its last write still has the checks' state to report.
+            services.append(self.ledger.writer)
         if self.tracing is not None:
             self.call_observers.append(self.tracing.capability_spans)
             self.metrics.sampled_trace_id = self.tracing.sampled_trace_id
@@ -125,6 +143,7 @@ class AgentRuntime:
             drain_timeout=self.settings.drain_timeout_seconds,
             app=app,
             warnings=warnings,
+            drains=() if self.ledger is None else (self.ledger.writer.flush,),
         )
         self._asgi_app = RuntimeApp(
             self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app
@@ -273,7 +292,9 @@ class AgentRuntime:
         if self._llm is None:
             from greenlang_runtime.llm import LLMAccounting
 
-            self._llm = LLMAccounting(self.identity, self.registry, self.settings.llm_prices_file)
+            self._llm = LLMAccounting(
+                self.identity, self.registry, self.settings.llm_prices_file, self.ledger
+            )
         return self._llm
 
     def instrument(self, client: _T) -> _T:

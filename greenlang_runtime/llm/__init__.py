@@ -13,7 +13,7 @@ from typing import TypeVar
 from prometheus_client import CollectorRegistry
 
 from greenlang_runtime.config import Identity
-from greenlang_runtime.llm._calls import Recorder
+from greenlang_runtime.llm._calls import LedgerSink, Recorder
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.llm._price_file import load_price_file
 from greenlang_runtime.llm._usage import Usage
@@ -34,6 +34,7 @@ class LLMAccounting:
             and checked here: a fault raises
             :class:`~greenlang_runtime.ConfigError` naming the file, the
             entry and the field.
+        ledger: where each call also goes as one row (the usage ledger), if anywhere.
     """
 
     def __init__(
@@ -41,11 +42,12 @@ class LLMAccounting:
         identity: Identity,
         registry: CollectorRegistry | None = None,
         prices_file: str | None = None,
+        ledger: LedgerSink | None = None,
     ) -> None:
         overrides = load_price_file(prices_file) if prices_file else None
         self.metrics = LLMMetrics(identity, registry)
         self.prices = PriceBook(overrides)
-        self._recorder = Recorder(self.metrics, self.prices)
+        self._recorder = Recorder(self.metrics, self.prices, ledger)
 
     def instrument(self, client: _C) -> _C:
         """Count the calls of an ``anthropic`` or ``openai`` client (sync or async).

@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from greenlang_runtime.llm._tracing import end_span, start_span
 from greenlang_runtime.llm._usage import Usage
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from greenlang_runtime.llm._collector import LLMMetrics
     from greenlang_runtime.llm.pricing import PriceBook
 
-__all__ = ["Call", "Recorder", "Route"]
+__all__ = ["Call", "LedgerSink", "Recorder", "Route"]
 
 logger = logging.getLogger("greenlang_runtime.llm")
 
@@ -32,8 +32,41 @@ _warned_lock = threading.Lock()
 _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 # Queued calls that make the call path count them itself, when nobody scrapes.
 _DRAIN_AT: Final = 1024
-# provider, model, usage, failed, seconds, seconds to first token, end time.
-_Finished = tuple[str, str, Usage, bool, float, float | None, float]
+# provider, model, usage, failed, seconds, seconds to first token, end time,
+# abandoned, what the ledger noted at the call's end.
+_Finished = tuple[str, str, Usage, bool, float, float | None, float, bool, object]
+
+
+class LedgerSink(Protocol):
+    """Where each call also goes as one row (the usage ledger), when one is configured.
+
+    ``mark`` runs on the call path, at the call's end and before its span
+    ends (it notes what only the call's context knows: its capability, its
+    trace, and its id on the span); ``add`` runs when the call is counted,
+    with the very cost the counter got. ``before_flush`` is set to the
+    recorder's :meth:`Recorder.drain`, which the ledger runs before it writes.
+    """
+
+    before_flush: Callable[[], None] | None
+
+    def mark(self, span: Span | None) -> object:
+        """Note the call's context; cheap, on the call path."""
+        ...
+
+    def add(
+        self,
+        provider: str,
+        model: str,
+        usage: Usage,
+        cost: float,
+        priced: bool,
+        status: str,
+        seconds: float,
+        ended: float,
+        mark: object,
+    ) -> None:
+        """Add the call's row (``status``: success, error or abandoned)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +90,7 @@ class Call:
     """One call in flight: its usage so far, and whether it has been recorded."""
 
     __slots__ = (
+        "abandoned",
         "done",
         "first_token",
         "hide_usage_chunk",
@@ -83,6 +117,7 @@ class Call:
         self.first_token: float | None = None
         self.hide_usage_chunk = False
         self.done = False
+        self.abandoned = False
         self.started = time.perf_counter()
 
     def mark_first_token(self) -> None:
@@ -96,6 +131,12 @@ class Call:
             return
         self.done = True
         self.recorder.record(self, error)
+
+    def abandon(self) -> None:
+        """The caller stopped reading before the end: record what is known now, once."""
+        if not self.done:
+            self.abandoned = True
+            self.finish()
 
 
 def abandoned(error: BaseException) -> bool:
@@ -112,9 +153,14 @@ class Recorder:
     the call path stays a few microseconds.
     """
 
-    def __init__(self, metrics: LLMMetrics, prices: PriceBook) -> None:
+    def __init__(
+        self, metrics: LLMMetrics, prices: PriceBook, ledger: LedgerSink | None = None
+    ) -> None:
         self.metrics = metrics
         self.prices = prices
+        self.ledger = ledger
+        if ledger is not None:
+            ledger.before_flush = self.drain
         self._pending: deque[_Finished] = deque()
         self._drain_lock = threading.Lock()
         self._day = (-1, datetime.date(1970, 1, 1))
@@ -127,6 +173,8 @@ class Recorder:
     def record(self, call: Call, error: BaseException | None) -> None:
         """Queue ``call`` for counting; end its span."""
         seconds = time.perf_counter() - call.started
+        ledger = self.ledger
+        mark = None if ledger is None else ledger.mark(call.span)
         if call.span is not None:
             end_span(call.span, call.response_model, call.usage, error)
         model = call.response_model or call.model
@@ -141,23 +189,32 @@ class Recorder:
                 seconds,
                 call.first_token,
                 time.time(),
+                call.abandoned,
+                mark,
             )
         )
         if len(pending) >= _DRAIN_AT:
             self.drain()
 
     def drain(self) -> None:
-        """Price and count every queued call."""
-        pending, metrics = self._pending, self.metrics
+        """Price and count every queued call (and hand it to the ledger with that cost)."""
+        pending, metrics, ledger = self._pending, self.metrics, self.ledger
         with self._drain_lock:
             while pending:
-                provider, model, usage, failed, seconds, first_token, when = pending.popleft()
+                (provider, model, usage, failed, seconds, first_token, when, left, mark) = (
+                    pending.popleft()
+                )
                 price = self.prices.price(provider, model, self._on(when))
                 unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
                 cost = 0.0 if price is None else price.cost(usage)
                 if unpriced:
                     _warn_unpriced(provider, model)
                 metrics.record(provider, model, usage, cost, failed, unpriced, seconds, first_token)
+                if ledger is not None:
+                    status = "error" if failed else "abandoned" if left else "success"
+                    ledger.add(
+                        provider, model, usage, cost, price is not None, status, seconds, when, mark
+                    )
 
     def _on(self, when: float) -> datetime.date:
         """The UTC date of ``when`` (prices change at UTC midnight), remembered for the day."""

@@ -34,7 +34,7 @@ class _Events:
 
     def __del__(self) -> None:
         # Dropped unread (garbage collected): record what is known.
-        self._call.finish()
+        self._call.abandon()
 
 
 class _SyncEvents(_Events):
@@ -56,7 +56,10 @@ class _SyncEvents(_Events):
             call.finish()
             raise
         except BaseException as error:
-            call.finish(None if abandoned(error) else error)
+            if abandoned(error):
+                call.abandon()
+            else:
+                call.finish(error)
             raise
 
 
@@ -79,7 +82,10 @@ class _AsyncEvents(_Events):
             call.finish()
             raise
         except BaseException as error:
-            call.finish(None if abandoned(error) else error)
+            if abandoned(error):
+                call.abandon()
+            else:
+                call.finish(error)
             raise
 
 
@@ -99,7 +105,7 @@ def _watch_stream(stream: Any, call: Call) -> None:
         state["_iterator"] = wrapper(None, call, lambda: make(ref()))
     else:
         state["_iterator"] = wrapper(stream._iterator, call)
-    state["close"] = _hooked(stream, "close", call.finish)
+    state["close"] = _hooked(stream, "close", call.abandon)
 
 
 _methods: dict[tuple[type, str], tuple[Callable[..., Any], bool]] = {}
@@ -154,7 +160,7 @@ class _Pending:
 
     def __del__(self) -> None:
         if self.armed:
-            self.call.finish()
+            self.call.abandon()
 
 
 def _hook_parse(response: Any, call: Call, stream_types: tuple[type, ...]) -> None:
