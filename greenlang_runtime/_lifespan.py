@@ -63,9 +63,10 @@ class Lifespan:
     the ``on_startup`` hooks in the background, so the startup probe can
     answer 503 while they run. Shutdown: the work started with
     ``create_task`` gets until the drain deadline; then the ``on_shutdown``
-    hooks, the wrapped app's shutdown and then the ``drains`` (the LLM
-    ledger's last write), bounded together by ``hooks_timeout``; then the
-    services stop (pools close, spans flush).
+    hooks and the wrapped app's shutdown, bounded together by
+    ``hooks_timeout``, and the ``drains`` (the LLM ledger's last write) in
+    what is left of that time; then the services stop (pools close, spans
+    flush).
 
     Args:
         lifecycle: the phase the probes report.
@@ -152,6 +153,7 @@ class Lifespan:
         loop = asyncio.get_running_loop()
         deadline = self.lifecycle.drain_deadline
         await self.tasks.drain(self.drain_timeout if deadline is None else deadline - loop.time())
+        hooks_end = loop.time() + self.hooks_timeout
         try:
             await asyncio.wait_for(self._shut_down(), self.hooks_timeout)
         except TimeoutError:
@@ -160,8 +162,25 @@ class Lifespan:
                 "GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS=%g; exiting without them",
                 self.hooks_timeout,
             )
+        try:
+            await self._drain(hooks_end)
         finally:
             await self._stop_services()
+
+    async def _drain(self, hooks_end: float) -> None:
+        """Run the drains in what is left of the hooks' time (the services stop after)."""
+        loop = asyncio.get_running_loop()
+        for drain in self.drains:
+            try:
+                await asyncio.wait_for(drain(), max(0.0, hooks_end - loop.time()))
+            except TimeoutError:
+                logger.warning(
+                    "%s did not finish within GL_SHUTDOWN_HOOKS_TIMEOUT_SECONDS=%g",
+                    hook_name(drain),
+                    self.hooks_timeout,
+                )
+            except Exception:
+                logger.exception("%s failed", hook_name(drain))
 
     async def _stop_services(self) -> None:
         for service in reversed(self.services):
@@ -178,11 +197,6 @@ class Lifespan:
                 logger.exception("on_shutdown hook %s failed", hook_name(hook))
         if self._app_task is not None:
             await self._app_event({}, "shutdown")
-        for drain in self.drains:
-            try:
-                await drain()
-            except Exception:
-                logger.exception("draining %s failed", hook_name(drain))
 
     async def _run_startup_hooks(self) -> None:
         for hook in self.startup_hooks:
