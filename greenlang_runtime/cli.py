@@ -151,3 +151,50 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
         click.echo(f"Dependencies still down after {timeout:g} s: {reasons}", err=True)
         raise SystemExit(1)
     click.echo(f"Every dependency is up: {names}")
+
+
+@main.command()
+@click.option("--since", metavar="DATE", help="From this ISO date or UTC datetime, inclusive.")
+@click.option("--until", metavar="DATE", help="Up to this ISO date or UTC datetime, exclusive.")
+@click.option(
+    "--by",
+    metavar="KEYS",
+    help="Group by any of tenant,agent,capability,provider,model,day (comma-separated).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+def usage(since: str | None, until: str | None, by: str | None, output_format: str) -> None:
+    """LLM calls, tokens and cost from the ledger (GL_LLM_LEDGER_URL), totals last.
+
+    The database groups and sums; `day` is the UTC date of the call's start.
+    """
+    import asyncio
+
+    from greenlang_runtime.config import Settings
+    from greenlang_runtime.ledger.usage import UsageError, parse_by, parse_when, query
+
+    try:
+        settings = Settings.from_env()
+        keys = parse_by(by)
+        start = None if since is None else parse_when("--since", since)
+        end = None if until is None else parse_when("--until", until)
+    except (GreenlangRuntimeError, ValueError) as error:
+        raise BadInput(str(error)) from None
+    if settings.llm_ledger_url is None:
+        raise BadInput(
+            "GL_LLM_LEDGER_URL is not set: usage reads the ledger from the database it names."
+        )
+    try:
+        report = asyncio.run(
+            query(settings.llm_ledger_url.reveal(), settings.llm_ledger_table, keys, start, end)
+        )
+    except ImportError:
+        raise BadInput("usage needs asyncpg: pip install 'greenlang-runtime[postgres]'") from None
+    except UsageError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report.render(output_format))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 import uuid
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from greenlang_runtime._redact import url_secrets
 from greenlang_runtime.checks import Check
 from greenlang_runtime.config import Identity, Settings
+from greenlang_runtime.exceptions import DependencyError
 from greenlang_runtime.ledger._buffer import LedgerBuffer
 from greenlang_runtime.ledger._collector import LedgerMetrics
 from greenlang_runtime.ledger._context import CapabilityContext, current_capability
@@ -89,9 +91,15 @@ class Ledger:
     def from_settings(
         cls, identity: Identity, settings: Settings, registry: CollectorRegistry | None
     ) -> Ledger:
-        """The ledger ``GL_LLM_LEDGER_*`` ask for (``GL_LLM_LEDGER_URL`` must be set)."""
+        """The ledger ``GL_LLM_LEDGER_*`` ask for (``GL_LLM_LEDGER_URL`` must be set).
+
+        Raises :class:`~greenlang_runtime.exceptions.DependencyError` at once
+        when asyncpg (the ``postgres`` extra) is missing, not at the first write.
+        """
         if settings.llm_ledger_url is None:
             raise ValueError("the LLM ledger needs GL_LLM_LEDGER_URL")
+        if importlib.util.find_spec("asyncpg") is None:
+            raise DependencyError(CHECK_NAME, "postgres")
         return cls(
             identity,
             settings.llm_ledger_url.reveal(),
