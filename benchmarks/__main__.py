@@ -22,6 +22,7 @@ from benchmarks import (
     footprint,
     http_loopback,
     in_process,
+    ledger,
     llm,
     readiness,
     tracing,
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "llm": llm.run,
     "tracing": tracing.run,
     "bodies": bodies.run,
+    "ledger": ledger.run,
 }
 _LIBRARIES = (
     "starlette",

@@ -1,8 +1,10 @@
 """The ledger's writer: a lifespan service that moves rows from memory to PostgreSQL.
 
 Every ``flush_seconds`` it has the calls counted (which adds their rows to
-the buffer), then writes the buffer out in batches, one statement per
-batch, idempotent on ``call_id``. While the database is gone it retries
+the buffer), then writes the buffer out in batches: each batch is copied
+(``COPY``) into a temporary table of the connection and moved into the
+ledger by one ``INSERT ... ON CONFLICT DO NOTHING``, in one transaction,
+so it is idempotent on ``call_id``. While the database is gone it retries
 with exponential backoff (with jitter, so many replicas do not knock
 together) and rows wait in the buffer. It holds one connection, opened when
 first needed and again after any failure; the table is created on the first
@@ -20,8 +22,14 @@ from typing import TYPE_CHECKING, Final
 
 from greenlang_runtime._redact import redact_text
 from greenlang_runtime.ledger._buffer import LedgerBuffer
-from greenlang_runtime.ledger._row import LedgerRow
-from greenlang_runtime.ledger._sql import create_statements, insert_statement, lock_key
+from greenlang_runtime.ledger._row import COLUMNS, LedgerRow
+from greenlang_runtime.ledger._sql import (
+    BATCH_TABLE,
+    batch_table_statement,
+    create_statements,
+    insert_statement,
+    lock_key,
+)
 
 if TYPE_CHECKING:
     import asyncpg
@@ -169,9 +177,11 @@ class LedgerWriter:
                 return
             connection = await self._connect()
             try:
-                await connection.execute(
-                    self._insert, *map(list, zip(*batch, strict=True)), timeout=_STATEMENT_TIMEOUT
-                )
+                async with connection.transaction():
+                    await connection.copy_records_to_table(
+                        BATCH_TABLE, records=batch, columns=COLUMNS, timeout=_STATEMENT_TIMEOUT
+                    )
+                    await connection.execute(self._insert, timeout=_STATEMENT_TIMEOUT)
             except BaseException as error:
                 if _missing_table(error):
                     self._table_ready = False
@@ -201,7 +211,10 @@ class LedgerWriter:
             if not self._table_ready:
                 await _create_table(connection, self.table)
                 self._table_ready = True
-        except BaseException:
+            await connection.execute(batch_table_statement(self.table))
+        except BaseException as error:
+            if _missing_table(error):  # dropped since: created again on the next attempt
+                self._table_ready = False
             connection.terminate()
             raise
         self._connection = connection

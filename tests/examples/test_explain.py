@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 import pytest
 
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage, RuntimeClient, metric_value
 from tests.examples.conftest import EXPLAIN
+from tests.ledger.conftest import LedgerDatabase
+from tests.servers import PostgresServer
 
 PAYLOAD = {"lines": [{"cn_code": "2814 10 00", "quantity": 3}]}
 # 3 t of ammonia at 2.68 direct and 0.14 indirect tCO2e per tonne.
@@ -123,3 +126,30 @@ def test_a_failing_provider_is_an_agent_error(
     assert response.json()["error"]["type"] == "capability_error"
     labels = {"capability": "explain", "status": "error"}
     assert metric_value(client.runtime, "agent_requests_total", labels) == 1
+
+
+@pytest.mark.integration
+def test_explain_calls_are_rows_of_the_ledger_when_it_is_configured(
+    make_client: Callable[..., RuntimeClient], llm: FakeLLMServer, postgres: PostgresServer
+) -> None:
+    """GL_LLM_LEDGER_URL set: each explain call is one ledger row, written by the shutdown."""
+    database = LedgerDatabase(postgres)
+    database.run(f"CREATE DATABASE {database.name}", database="postgres")
+    llm.usage = FakeUsage(input_tokens=700, output_tokens=500)
+    client = make_client(
+        {
+            "ANTHROPIC_API_KEY": "test-key",
+            "ANTHROPIC_BASE_URL": llm.url,
+            "GL_LLM_LEDGER_URL": database.url,
+        }
+    )
+    for _ in range(2):
+        assert client.post(EXPLAIN, json=PAYLOAD).json()["configured"] is True
+    client.__exit__(None, None, None)  # the shutdown writes what is pending
+    rows = database.rows()
+    assert [(r["capability"], r["model"], r["agent_id"], r["tenant_id"]) for r in rows] == [
+        ("explain", "claude-haiku-4-5", "cbam-calculator", "demo")
+    ] * 2
+    # Haiku 4.5: 700 * 1 + 500 * 5 USD per million tokens.
+    assert [r["cost_usd"] for r in rows] == [Decimal("0.0032")] * 2
+    database.run(f"DROP DATABASE {database.name} WITH (FORCE)", database="postgres")

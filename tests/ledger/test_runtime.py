@@ -146,3 +146,22 @@ def test_a_batch_written_twice_is_stored_once(ledger_db: LedgerDatabase) -> None
     rows = ledger_db.rows()
     assert [r["input_tokens"] for r in rows] == list(range(10))
     assert sum(r["cost_usd"] for r in rows) == Decimal("0.000045")
+
+
+def test_a_table_dropped_while_running_is_created_again(ledger_db: LedgerDatabase) -> None:
+    """The table dropped between two writes: the next write creates it again and lands."""
+    buffer: LedgerBuffer[LedgerRow] = LedgerBuffer(100)
+    writer = LedgerWriter(
+        ledger_db.url, TABLE, buffer, lambda: None, flush_seconds=60, ping_seconds=60
+    )
+
+    async def write_drop_write() -> None:
+        buffer.offer(row(1))
+        await writer.flush()
+        await asyncio.to_thread(ledger_db.run, f"DROP TABLE {TABLE}")
+        buffer.offer(row(2))
+        await asyncio.wait_for(writer.flush(), 30)
+        await writer.stop()
+
+    asyncio.run(write_drop_write())
+    assert [r["input_tokens"] for r in ledger_db.rows()] == [2]

@@ -3,7 +3,8 @@
 Runs with nothing configured (the bundled default values, no cache, no LLM);
 ``DATABASE_URL`` switches the factors to a PostgreSQL table, ``REDIS_URL``
 turns on the result cache, ``ANTHROPIC_API_KEY`` (or ``OPENAI_API_KEY``)
-lets ``explain`` write its narrative.
+lets ``explain`` write its narrative, and ``GL_LLM_LEDGER_URL`` records
+each of its LLM calls as a row of the runtime's usage ledger.
 """
 
 from __future__ import annotations
