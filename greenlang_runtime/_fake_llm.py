@@ -24,10 +24,10 @@ from types import TracebackType
 from typing import Any
 
 from greenlang_runtime import _fake_wire as wire
-from greenlang_runtime._fake_wire import FakeUsage
+from greenlang_runtime._fake_wire import FakeUsage, RawUsage
 from greenlang_runtime._http import Receive, Scope, Send
 
-__all__ = ["FakeLLMServer", "FakeUsage"]
+__all__ = ["FakeLLMServer", "FakeUsage", "RawUsage"]
 
 _DEFAULT_TEXT = "The fake model answers one word at a time, as a real stream would."
 
@@ -42,8 +42,10 @@ class FakeLLMServer:
         port: the port; 0 (default) picks a free one, see :attr:`port`.
 
     Attributes:
-        usage: change it between calls to change what replies report.
-        response_model: the model replies name; ``None``: the requested one.
+        usage: change it between calls to change what replies report; a
+            :class:`RawUsage` is sent as it is (malformed reports).
+        response_model: the model replies name (any JSON value, for
+            malformed replies); ``None``: the requested one.
         response_delay: seconds to wait before answering (for timeouts).
         chunk_delay: seconds to wait between stream chunks.
         requests: ``(path, JSON body)`` of every request received, in order.
@@ -57,9 +59,9 @@ class FakeLLMServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.usage = usage or FakeUsage()
+        self.usage: FakeUsage | RawUsage = usage or FakeUsage()
         self.text = text
-        self.response_model: str | None = None
+        self.response_model: Any = None
         self.response_delay = 0.0
         self.chunk_delay = 0.0
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -170,7 +172,9 @@ class FakeLLMServer:
 
     def _reply(self, path: str, body: dict[str, Any]) -> dict[str, Any] | Iterator[bytes] | None:
         """The JSON reply to ``body`` at ``path``, or its SSE events for a stream."""
-        model = self.response_model or str(body.get("model", "unknown"))
+        model = self.response_model
+        if model is None:
+            model = str(body.get("model", "unknown"))
         usage, text, stream = self.usage, self.text, body.get("stream") is True
         words = [word + " " for word in text.split(" ")]
         if path == "/v1/messages":

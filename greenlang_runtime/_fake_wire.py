@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "FakeUsage",
+    "RawUsage",
     "anthropic_error",
     "anthropic_events",
     "anthropic_message",
@@ -54,7 +55,24 @@ class FakeUsage:
     cache_write_tokens: int = 0
 
 
-def _anthropic_usage(usage: FakeUsage, output: int) -> dict[str, Any]:
+@dataclass
+class RawUsage:
+    """A usage report sent as it is, in place of the one a :class:`FakeUsage` builds.
+
+    For replies no provider means to send (negative, string or missing
+    counts, a list where an object belongs): ``value`` is the JSON of every
+    ``usage`` of the reply, stream events included.
+
+    Args:
+        value: any JSON value.
+    """
+
+    value: Any
+
+
+def _anthropic_usage(usage: FakeUsage | RawUsage, output: int) -> Any:
+    if isinstance(usage, RawUsage):
+        return usage.value
     return {
         "input_tokens": usage.input_tokens,
         "output_tokens": output,
@@ -68,7 +86,7 @@ def _anthropic_usage(usage: FakeUsage, output: int) -> dict[str, Any]:
     }
 
 
-def anthropic_message(model: str, text: str, usage: FakeUsage) -> dict[str, Any]:
+def anthropic_message(model: Any, text: str, usage: FakeUsage | RawUsage) -> dict[str, Any]:
     """A whole ``Message``."""
     return {
         "id": "msg_fake0001",
@@ -78,11 +96,11 @@ def anthropic_message(model: str, text: str, usage: FakeUsage) -> dict[str, Any]
         "content": [{"type": "text", "text": text}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": _anthropic_usage(usage, usage.output_tokens),
+        "usage": _anthropic_usage(usage, 0 if isinstance(usage, RawUsage) else usage.output_tokens),
     }
 
 
-def anthropic_events(model: str, words: list[str], usage: FakeUsage) -> Iterator[bytes]:
+def anthropic_events(model: Any, words: list[str], usage: FakeUsage | RawUsage) -> Iterator[bytes]:
     """A Messages stream: start, one text block of ``words``, cumulative delta, stop."""
     start = anthropic_message(model, "", usage)
     start.update(content=[], stop_reason=None, usage=_anthropic_usage(usage, 1))
@@ -99,8 +117,11 @@ def anthropic_events(model: str, words: list[str], usage: FakeUsage) -> Iterator
         )
     yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
     # Like the current API: the delta repeats the input side, cumulative totals.
-    final = _anthropic_usage(usage, usage.output_tokens)
-    del final["cache_creation"], final["service_tier"]
+    if isinstance(usage, RawUsage):
+        final = usage.value
+    else:
+        final = _anthropic_usage(usage, usage.output_tokens)
+        del final["cache_creation"], final["service_tier"]
     delta_event = {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
@@ -116,7 +137,9 @@ def anthropic_error(status: int) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": f"Injected {status}."}}
 
 
-def _openai_usage(usage: FakeUsage, responses: bool) -> dict[str, Any]:
+def _openai_usage(usage: FakeUsage | RawUsage, responses: bool) -> Any:
+    if isinstance(usage, RawUsage):
+        return usage.value
     total = usage.input_tokens + usage.output_tokens
     details = {
         "cached_tokens": usage.cache_read_tokens,
@@ -139,7 +162,7 @@ def _openai_usage(usage: FakeUsage, responses: bool) -> dict[str, Any]:
     }
 
 
-def chat_completion(model: str, text: str, usage: FakeUsage) -> dict[str, Any]:
+def chat_completion(model: Any, text: str, usage: FakeUsage | RawUsage) -> dict[str, Any]:
     """A whole ``ChatCompletion``."""
     message = {"role": "assistant", "content": text, "refusal": None}
     return {
@@ -154,7 +177,7 @@ def chat_completion(model: str, text: str, usage: FakeUsage) -> dict[str, Any]:
 
 
 def chat_chunks(
-    model: str, words: list[str], usage: FakeUsage, include_usage: bool
+    model: Any, words: list[str], usage: FakeUsage | RawUsage, include_usage: bool
 ) -> Iterator[bytes]:
     """A chat stream: role, one chunk per word, finish, then usage when asked, ``[DONE]``."""
     base: dict[str, Any] = {"id": "chatcmpl-fake0001", "object": "chat.completion.chunk"}
@@ -172,7 +195,9 @@ def chat_chunks(
     yield b"data: [DONE]\n\n"
 
 
-def response_object(model: str, text: str, usage: FakeUsage, done: bool = True) -> dict[str, Any]:
+def response_object(
+    model: Any, text: str, usage: FakeUsage | RawUsage, done: bool = True
+) -> dict[str, Any]:
     """A Responses API ``Response`` (``in_progress`` without output or usage unless ``done``)."""
     content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
     item: dict[str, Any] = {"id": "msg_fake0001", "type": "message", "status": "completed"}
@@ -196,7 +221,7 @@ def response_object(model: str, text: str, usage: FakeUsage, done: bool = True) 
     }
 
 
-def response_events(model: str, words: list[str], usage: FakeUsage) -> Iterator[bytes]:
+def response_events(model: Any, words: list[str], usage: FakeUsage | RawUsage) -> Iterator[bytes]:
     """A Responses stream: created, one text delta per word, done events, completed."""
     text = "".join(words)
     ids = {"item_id": "msg_fake0001", "output_index": 0, "content_index": 0}
@@ -223,7 +248,9 @@ def response_events(model: str, words: list[str], usage: FakeUsage) -> Iterator[
         yield _sse({**event, "sequence_number": number}, event["type"])
 
 
-def embeddings(model: str, count: int, base64_floats: bool, usage: FakeUsage) -> dict[str, Any]:
+def embeddings(
+    model: Any, count: int, base64_floats: bool, usage: FakeUsage | RawUsage
+) -> dict[str, Any]:
     """A ``CreateEmbeddingResponse`` of ``count`` 4-dimensional vectors."""
     data = []
     for index in range(count):
@@ -232,7 +259,10 @@ def embeddings(model: str, count: int, base64_floats: bool, usage: FakeUsage) ->
         if base64_floats:
             encoded = base64.b64encode(struct.pack("<4f", *vector)).decode()
         data.append({"object": "embedding", "index": index, "embedding": encoded})
-    prompt = {"prompt_tokens": usage.input_tokens, "total_tokens": usage.input_tokens}
+    if isinstance(usage, RawUsage):
+        prompt = usage.value
+    else:
+        prompt = {"prompt_tokens": usage.input_tokens, "total_tokens": usage.input_tokens}
     return {"object": "list", "data": data, "model": model, "usage": prompt}
 
 
