@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from greenlang_runtime.llm._collector import MAX_MODEL_LENGTH
 from greenlang_runtime.llm._tracing import end_span, start_span
-from greenlang_runtime.llm._usage import Usage
+from greenlang_runtime.llm._usage import MAX_COUNT, Usage, salvage
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -21,20 +22,25 @@ if TYPE_CHECKING:
     from greenlang_runtime.llm._collector import LLMMetrics
     from greenlang_runtime.llm.pricing import PriceBook
 
-__all__ = ["Call", "LedgerSink", "Recorder", "Route"]
+__all__ = ["Call", "LedgerSink", "Recorder", "Route", "shown"]
 
 logger = logging.getLogger("greenlang_runtime.llm")
 
-# Distinct unpriced models warned about; past this, a flood of names stays quiet.
+# Distinct warnings given (unpriced models, kinds of unusable reports per
+# model); past this, a flood of names stays quiet.
 _MAX_WARNINGS: Final = 10_000
-_warned: set[tuple[str, str]] = set()
+_warned: set[tuple[str, str, str]] = set()
 _warned_lock = threading.Lock()
+# How much of an outside value a log line shows.
+_SHOWN: Final = 128
 _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 # Queued calls that make the call path count them itself, when nobody scrapes.
 _DRAIN_AT: Final = 1024
 # provider, model, usage, failed, seconds, seconds to first token, end time,
-# abandoned, what the ledger noted at the call's end.
-_Finished = tuple[str, str, Usage, bool, float, float | None, float, bool, object]
+# abandoned, what the ledger noted at the call's end, what the report held
+# that could not be used (kind, field=value).
+_Problems = list[tuple[str, str]]
+_Finished = tuple[str, str, Usage, bool, float, float | None, float, bool, object, _Problems | None]
 
 
 class LedgerSink(Protocol):
@@ -95,6 +101,7 @@ class Call:
         "first_token",
         "hide_usage_chunk",
         "model",
+        "problems",
         "provider",
         "recorder",
         "response_model",
@@ -116,9 +123,52 @@ class Call:
         self.span = span
         self.first_token: float | None = None
         self.hide_usage_chunk = False
+        self.problems: _Problems | None = None
         self.done = False
         self.abandoned = False
         self.started = time.perf_counter()
+
+    def count(self, field: str, value: Any) -> int:
+        """The token count that report field ``field`` holds; an unusable one is noted."""
+        if type(value) is int and 0 <= value <= MAX_COUNT:
+            return value
+        if value is None:
+            return 0
+        counted, kind = salvage(value)
+        self.note(kind, f"{field}={shown(value)}, counted as {counted}")
+        return counted
+
+    def report_model(self, value: Any) -> None:
+        """Take the model id a response reports; one that is not a string is noted, not taken."""
+        if type(value) is str:
+            if value:
+                self.response_model = value
+        elif value is not None:
+            self.note(
+                "a model that is not a string",
+                f"model={shown(value)}, counted under the model the request named",
+            )
+
+    def note(self, kind: str, detail: str) -> None:
+        """Keep a problem of the report for the log (written off the call path, once per kind)."""
+        problems = self.problems
+        if problems is None:
+            problems = self.problems = []
+        elif any(known == kind for known, _ in problems):
+            # A stream repeats its faults in every chunk: one per kind is enough.
+            return
+        problems.append((kind, detail))
+
+    def observe(self, result: Any) -> None:
+        """Read the usage of a whole response; what cannot be read is noted, never raised."""
+        try:
+            self.route.observe(self, result)
+        except Exception as error:
+            self.unreadable(error)
+
+    def unreadable(self, error: Exception) -> None:
+        """Note a response or chunk whose reading failed: the call keeps what was read."""
+        self.note("a response that could not be read", f"{type(error).__name__}: {error}"[:_SHOWN])
 
     def mark_first_token(self) -> None:
         """The first generated chunk has reached the caller (streams)."""
@@ -191,6 +241,7 @@ class Recorder:
                 time.time(),
                 call.abandoned,
                 mark,
+                call.problems,
             )
         )
         if len(pending) >= _DRAIN_AT:
@@ -201,9 +252,29 @@ class Recorder:
         pending, metrics, ledger = self._pending, self.metrics, self.ledger
         with self._drain_lock:
             while pending:
-                (provider, model, usage, failed, seconds, first_token, when, left, mark) = (
-                    pending.popleft()
-                )
+                (
+                    provider,
+                    model,
+                    usage,
+                    failed,
+                    seconds,
+                    first_token,
+                    when,
+                    left,
+                    mark,
+                    problems,
+                ) = pending.popleft()
+                if problems is not None:
+                    _warn_problems(provider, model, problems)
+                if len(model) > MAX_MODEL_LENGTH:
+                    _warn_once(
+                        provider,
+                        model,
+                        "long",
+                        "%s model %s has an id longer than %d characters: it is counted "
+                        'under model="other" in the agent_llm_* series.',
+                        MAX_MODEL_LENGTH,
+                    )
                 price = self.prices.price(provider, model, self._on(when))
                 unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
                 cost = 0.0 if price is None else price.cost(usage)
@@ -226,19 +297,50 @@ class Recorder:
         return day
 
 
-def _warn_unpriced(provider: str, model: str) -> None:
-    """One WARNING per unpriced model per process."""
-    key = (provider, model)
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to a length a log line can carry."""
+    if isinstance(value, str) and len(value) > _SHOWN:
+        # repr() of the whole of a huge string would cost its length.
+        value = value[:_SHOWN]
+    # repr() of a huge int costs time quadratic in its digits, and raises past 4300.
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 512 else "<huge int>"
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
+
+
+def _warn_once(provider: str, model: str, kind: str, message: str, *args: object) -> bool:
+    """Log ``message`` (``provider`` and the model first) once per (provider, model, kind)."""
+    key = (provider, model[: MAX_MODEL_LENGTH + 1], kind)
     if key in _warned:
-        return
+        return False
     with _warned_lock:
         if key in _warned or len(_warned) >= _MAX_WARNINGS:
-            return
+            return False
         _warned.add(key)
-    logger.warning(
-        "No price is known for %s model %r: its tokens are counted at cost 0 and in "
-        "agent_llm_unpriced_requests_total; set one with GL_LLM_PRICES_FILE or "
-        "runtime.llm.set_price().",
+    logger.warning(message, provider, shown(model), *args)
+    return True
+
+
+def _warn_unpriced(provider: str, model: str) -> None:
+    """One WARNING per unpriced model per process."""
+    _warn_once(
         provider,
         model,
+        "unpriced",
+        "No price is known for %s model %s: its tokens are counted at cost 0 and in "
+        "agent_llm_unpriced_requests_total; set one with GL_LLM_PRICES_FILE or "
+        "runtime.llm.set_price().",
     )
+
+
+def _warn_problems(provider: str, model: str, problems: _Problems) -> None:
+    """One WARNING per kind of unusable report per model, however many calls report it."""
+    for kind, detail in problems:
+        _warn_once(
+            provider,
+            model,
+            kind,
+            "%s model %s reported %s (%s); later reports of this kind for this model "
+            "are not logged.",
+            kind,
+            detail,
+        )

@@ -3,7 +3,8 @@
 Like ``metrics.py``, an LLM call only does arithmetic on a per-model record;
 prometheus_client families are built when ``/metrics`` is scraped. Model
 names come from outside, so each provider keeps at most ``MAX_MODELS`` of
-them; the rest are counted under ``model="other"`` and totals stay exact.
+them, each at most ``MAX_MODEL_LENGTH`` characters long; the rest are counted
+under ``model="other"`` and totals stay exact.
 """
 
 from __future__ import annotations
@@ -18,13 +19,29 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import BoundedLabel, bucket_bounds, counter, cumulative, histogram
+from greenlang_runtime._families import (
+    OTHER,
+    BoundedLabel,
+    bucket_bounds,
+    counter,
+    cumulative,
+    histogram,
+)
 from greenlang_runtime.config import Identity
 from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
 
-__all__ = ["DURATION_BUCKETS", "FIRST_TOKEN_BUCKETS", "MAX_MODELS", "LLMMetrics", "ModelStats"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "FIRST_TOKEN_BUCKETS",
+    "MAX_MODELS",
+    "MAX_MODEL_LENGTH",
+    "LLMMetrics",
+    "ModelStats",
+]
 
 MAX_MODELS: Final = 25
+# Real model ids (dated, fine-tuned, deployment names) stay well below this.
+MAX_MODEL_LENGTH: Final = 128
 # LLM calls last seconds to minutes; the first token comes within seconds.
 DURATION_BUCKETS: Final = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 FIRST_TOKEN_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -93,7 +110,7 @@ class LLMMetrics(Collector):
         seconds: float,
         first_token: float | None,
     ) -> None:
-        """Count one finished call of ``model`` (capped to ``other`` past ``MAX_MODELS``)."""
+        """Count one finished call of ``model`` (``other`` past ``MAX_MODELS`` or too long)."""
         with self._lock:
             stats = self._stats.get((provider, model))
             if stats is None:
@@ -122,7 +139,7 @@ class LLMMetrics(Collector):
         bounded = self._models.get(provider)
         if bounded is None:
             bounded = self._models[provider] = BoundedLabel(MAX_MODELS)
-        label = bounded(model)
+        label = bounded(model) if len(model) <= MAX_MODEL_LENGTH else OTHER
         key = (provider, label)
         stats = self._stats.get(key)
         if stats is None:

@@ -50,7 +50,12 @@ class _SyncEvents(_Events):
                 inner = self._inner = self._make()  # type: ignore[misc]
             while True:
                 item = next(inner)
-                if event(call, item):
+                try:
+                    shown = event(call, item)
+                except Exception as error:
+                    call.unreadable(error)
+                    shown = True
+                if shown:
                     return item
         except StopIteration:
             call.finish()
@@ -76,7 +81,12 @@ class _AsyncEvents(_Events):
                 inner = self._inner = self._make()  # type: ignore[misc]
             while True:
                 item = await inner.__anext__()
-                if event(call, item):
+                try:
+                    shown = event(call, item)
+                except Exception as error:
+                    call.unreadable(error)
+                    shown = True
+                if shown:
                     return item
         except StopAsyncIteration:
             call.finish()
@@ -155,7 +165,7 @@ class _Pending:
             self.armed = False
             _watch_stream(value, call)
         else:
-            call.route.observe(call, value)
+            call.observe(value)
             call.finish()
 
     def __del__(self) -> None:
@@ -219,7 +229,7 @@ def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]
                 result.parse()
             call.finish()
     else:
-        call.route.observe(call, result)
+        call.observe(result)
         call.finish()
 
 

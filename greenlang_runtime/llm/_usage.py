@@ -8,17 +8,33 @@ no token is in two buckets.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Final
 
-__all__ = ["TOKEN_TYPES", "Usage", "count"]
+__all__ = ["MAX_COUNT", "TOKEN_TYPES", "Usage", "salvage"]
 
 # The values of the ``token_type`` label, in the order Usage.buckets gives them.
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
+# No call has this many tokens; above it a float (the cost, the exposition)
+# no longer holds a count exactly, and past 1e308 not at all.
+MAX_COUNT: Final = 2**53
 
 
-def count(value: Any) -> int:
-    """A token count from a report field: ``None`` and anything not a number are 0."""
-    return value if type(value) is int and value > 0 else 0
+def salvage(value: Any) -> tuple[int, str]:
+    """What a count that is not a whole number from 0 to ``MAX_COUNT`` is counted as, and why.
+
+    Only a finite, non-negative number below the bound keeps a value (its
+    whole part); everything else counts 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0, "a token count that is not a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0, "a token count that is not a number"
+    if value > MAX_COUNT:
+        return 0, "a token count too large to be one"
+    if value < 0:
+        return 0, "a negative token count"
+    return int(value), "a token count that is not a whole number"
 
 
 class Usage:

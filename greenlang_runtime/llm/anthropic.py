@@ -4,34 +4,52 @@
 buckets are the report's fields as they are; cache writes are split by
 duration from ``usage.cache_creation``. In a stream, ``message_start``
 carries the input side and ``message_delta`` cumulative totals: each field
-takes the last value reported, never a sum.
+takes the last value reported, never a sum. Fields are read from the
+models' ``__dict__``: the client builds response models without checking
+them, so any field may hold any JSON value, and an unusable one is counted
+as what it can be (see :meth:`Call.count`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from greenlang_runtime.llm._calls import Call, Route
-from greenlang_runtime.llm._usage import Usage, count
+from greenlang_runtime.llm._calls import Call, Route, shown
+from greenlang_runtime.llm._usage import Usage
 
 __all__ = ["PROVIDER", "ROUTES", "stream_types"]
 
 PROVIDER = "anthropic"
 
 
-def _fill(usage: Usage, report: Any) -> None:
-    """Set ``usage`` from a ``Usage`` report of a whole message (or ``message_start``)."""
-    # The client's own types: each field an int, or None where the API left it out.
-    usage.input = report.input_tokens or 0
-    usage.output = report.output_tokens or 0
-    usage.cache_read = report.cache_read_input_tokens or 0
-    written = report.cache_creation_input_tokens or 0
-    split = report.cache_creation
+def _fields(call: Call, report: Any, name: str) -> dict[str, Any] | None:
+    """The fields of ``report`` (a client model); anything else is noted and read as nothing."""
+    fields = getattr(report, "__dict__", None)
+    if type(fields) is dict:
+        return fields
+    if report is not None:
+        call.note(f"a {name} that is not an object", f"{name}={shown(report)}, counted as 0")
+    return None
+
+
+def _fill(call: Call, report: Any) -> None:
+    """Set the call's usage from a ``Usage`` report of a whole message (or ``message_start``)."""
+    fields = _fields(call, report, "usage")
+    if fields is None:
+        return
+    usage = call.usage
+    get = fields.get
+    usage.input = call.count("input_tokens", get("input_tokens"))
+    usage.output = call.count("output_tokens", get("output_tokens"))
+    usage.cache_read = call.count("cache_read_input_tokens", get("cache_read_input_tokens"))
+    written = call.count("cache_creation_input_tokens", get("cache_creation_input_tokens"))
+    split = _fields(call, get("cache_creation"), "cache_creation")
     one_hour = 0
     if split is not None:
-        one_hour = split.ephemeral_1h_input_tokens or 0
+        one_hour = call.count("ephemeral_1h_input_tokens", split.get("ephemeral_1h_input_tokens"))
         if not written:
-            written = one_hour + (split.ephemeral_5m_input_tokens or 0)
+            five = call.count("ephemeral_5m_input_tokens", split.get("ephemeral_5m_input_tokens"))
+            written = one_hour + five
     _set_written(usage, written, one_hour)
 
 
@@ -42,10 +60,8 @@ def _set_written(usage: Usage, written: int, one_hour: int) -> None:
 
 def observe(call: Call, message: Any) -> None:
     """Read a whole ``Message``."""
-    call.response_model = getattr(message, "model", None) or call.response_model
-    report = getattr(message, "usage", None)
-    if report is not None:
-        _fill(call.usage, report)
+    call.report_model(getattr(message, "model", None))
+    _fill(call, getattr(message, "usage", None))
 
 
 def event(call: Call, item: Any) -> bool:
@@ -54,24 +70,26 @@ def event(call: Call, item: Any) -> bool:
     if kind == "content_block_delta":
         call.mark_first_token()
     elif kind == "message_start":
-        observe(call, item.message)
+        observe(call, getattr(item, "message", None))
     elif kind == "message_delta":
-        report = getattr(item, "usage", None)
-        if report is not None:
+        fields = _fields(call, getattr(item, "usage", None), "usage")
+        if fields is not None:
             usage = call.usage
-            output = getattr(report, "output_tokens", None)
-            if output is not None:
-                usage.output = count(output)
-            value = getattr(report, "input_tokens", None)
+            get = fields.get
+            value = get("output_tokens")
             if value is not None:
-                usage.input = count(value)
-            value = getattr(report, "cache_read_input_tokens", None)
+                usage.output = call.count("output_tokens", value)
+            value = get("input_tokens")
             if value is not None:
-                usage.cache_read = count(value)
-            value = getattr(report, "cache_creation_input_tokens", None)
+                usage.input = call.count("input_tokens", value)
+            value = get("cache_read_input_tokens")
+            if value is not None:
+                usage.cache_read = call.count("cache_read_input_tokens", value)
+            value = get("cache_creation_input_tokens")
             if value is not None:
                 # The delta has no split by duration: the start's 1-hour share holds.
-                _set_written(usage, count(value), usage.cache_write_1h)
+                written = call.count("cache_creation_input_tokens", value)
+                _set_written(usage, written, usage.cache_write_1h)
     return True
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from greenlang_runtime.llm._calls import Call, Route
-from greenlang_runtime.llm._usage import count
+from greenlang_runtime.llm._calls import Call, Route, shown
 
 __all__ = ["PROVIDER", "ROUTES", "stream_types", "with_usage"]
 
@@ -22,45 +21,54 @@ PROVIDER = "openai"
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
+def _fields(call: Call, report: Any, name: str) -> dict[str, Any] | None:
+    """The fields of ``report`` (a client model); anything else is noted and read as nothing."""
+    # Read from the models' __dict__: asking a pydantic model for a field it
+    # does not have (input_tokens of a CompletionUsage) costs microseconds.
+    fields = getattr(report, "__dict__", None)
+    if type(fields) is dict:
+        return fields
+    if report is not None:
+        call.note(f"a {name} that is not an object", f"{name}={shown(report)}, counted as 0")
+    return None
+
+
 def _fill(call: Call, report: Any) -> None:
     """Set the call's usage from a ``CompletionUsage``, ``ResponseUsage`` or embeddings usage."""
-    if report is None:
+    fields = _fields(call, report, "usage")
+    if fields is None:
         return
-    # The models' fields, read from their __dict__: asking a pydantic model for a
-    # field it does not have (input_tokens of a CompletionUsage) costs microseconds.
-    fields = report.__dict__
-    prompt = fields.get("input_tokens")
-    if prompt is None:
-        prompt = fields.get("prompt_tokens")
-        details = fields.get("prompt_tokens_details")
-        output = fields.get("completion_tokens")
+    if "input_tokens" in fields:  # a ResponseUsage (a CompletionUsage has no such field)
+        prompt = call.count("input_tokens", fields["input_tokens"])
+        details = _fields(call, fields.get("input_tokens_details"), "input_tokens_details")
+        output = call.count("output_tokens", fields.get("output_tokens"))
     else:
-        details = fields.get("input_tokens_details")
-        output = fields.get("output_tokens")
-    prompt = count(prompt)
+        prompt = call.count("prompt_tokens", fields.get("prompt_tokens"))
+        details = _fields(call, fields.get("prompt_tokens_details"), "prompt_tokens_details")
+        output = call.count("completion_tokens", fields.get("completion_tokens"))
     cached = written = 0
     if details is not None:
-        detail = details.__dict__
-        cached = min(count(detail.get("cached_tokens")), prompt)
-        written = min(count(detail.get("cache_write_tokens")), prompt - cached)
+        cached = min(call.count("cached_tokens", details.get("cached_tokens")), prompt)
+        written = call.count("cache_write_tokens", details.get("cache_write_tokens"))
+        written = min(written, prompt - cached)
     usage = call.usage
     usage.input = prompt - cached - written
     usage.cache_read = cached
     usage.cache_write_5m = written
     usage.cache_write_1h = 0
-    usage.output = count(output)
+    usage.output = output
 
 
 def observe(call: Call, result: Any) -> None:
     """Read a ``ChatCompletion``, ``Response`` or ``CreateEmbeddingResponse``."""
-    call.response_model = getattr(result, "model", None) or call.response_model
+    call.report_model(getattr(result, "model", None))
     _fill(call, getattr(result, "usage", None))
 
 
 def chat_event(call: Call, chunk: Any) -> bool:
     """Read a ``ChatCompletionChunk``; ``False`` for the usage chunk the caller did not ask for."""
     if call.response_model is None:
-        call.response_model = getattr(chunk, "model", None)
+        call.report_model(getattr(chunk, "model", None))
     report = getattr(chunk, "usage", None)
     if report is not None:
         _fill(call, report)
@@ -72,11 +80,13 @@ def chat_event(call: Call, chunk: Any) -> bool:
 
 def responses_event(call: Call, event: Any) -> bool:
     """Read one Responses stream event; every event reaches the caller."""
-    kind = getattr(event, "type", "") or ""
+    kind = getattr(event, "type", None)
+    if type(kind) is not str:
+        return True
     if kind.endswith(".delta"):
         call.mark_first_token()
     elif kind in _FINAL_EVENTS or kind == "response.created":
-        observe(call, event.response)
+        observe(call, getattr(event, "response", None))
     return True
 
 
