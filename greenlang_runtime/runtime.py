@@ -20,12 +20,13 @@ from greenlang_runtime.checks import DependencyMetrics, configured_checks, custo
 from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
+from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
 from greenlang_runtime.tracing import make_tracing
 
 if TYPE_CHECKING:
     from greenlang_runtime.ledger._ledger import Ledger
-    from greenlang_runtime.llm import LLMAccounting
+    from greenlang_runtime.llm._accounting import LLMAccounting
 
 __all__ = ["AgentRuntime"]
 
@@ -94,9 +95,12 @@ class AgentRuntime:
             from greenlang_runtime.ledger._ledger import Ledger
 
             self.ledger = Ledger.from_settings(self.identity, self.settings, registry)
+        # The agent_llm_* families are exposed from the start (rules and the
+        # dashboard query them); the collector imports no client or price data.
+        self._llm_metrics = LLMMetrics(self.identity, registry)
         # LLM accounting is set up with the first instrumented client (the
-        # llm package is not imported before), or here when a price file is
-        # set, so that a bad GL_LLM_PRICES_FILE fails the start.
+        # price modules are not imported before), or here when a price file
+        # is set, so that a bad GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
         if self.settings.llm_prices_file is not None:
             self._llm = self.llm
@@ -290,10 +294,14 @@ class AgentRuntime:
     def llm(self) -> LLMAccounting:
         """LLM token and cost accounting: ``runtime.llm.set_price(...)`` overrides a price."""
         if self._llm is None:
-            from greenlang_runtime.llm import LLMAccounting
+            from greenlang_runtime.llm._accounting import LLMAccounting
 
             self._llm = LLMAccounting(
-                self.identity, self.registry, self.settings.llm_prices_file, self.ledger
+                self.identity,
+                self.registry,
+                self.settings.llm_prices_file,
+                self.ledger,
+                self._llm_metrics,
             )
         return self._llm
 

@@ -1,114 +1,35 @@
 """LLM token and cost accounting for the official anthropic and openai clients.
 
-``AgentRuntime`` holds one :class:`LLMAccounting` as ``runtime.llm``;
-``runtime.instrument(client)`` hands clients to it. Nothing here imports
-the client libraries or the price data until a client is instrumented.
+``AgentRuntime`` registers the ``agent_llm_*`` collector (:mod:`._collector`,
+which imports neither the clients nor the price data) at its start, so the
+families are exposed before any client is instrumented; the accounting
+itself, with the price modules, is loaded with the first instrumented
+client. The names below are loaded when first used.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TypeVar
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry
-
-from greenlang_runtime.config import Identity
-from greenlang_runtime.llm._calls import LedgerSink, Recorder
-from greenlang_runtime.llm._collector import LLMMetrics
-from greenlang_runtime.llm._price_file import load_price_file
-from greenlang_runtime.llm._usage import Usage
-from greenlang_runtime.llm.pricing import PROVIDERS, Price, PriceBook
+if TYPE_CHECKING:
+    from greenlang_runtime.llm._accounting import LLMAccounting
+    from greenlang_runtime.llm._usage import Usage
+    from greenlang_runtime.llm.pricing import Price
 
 __all__ = ["LLMAccounting", "Price", "Usage"]
 
-_C = TypeVar("_C")
+_HOMES = {
+    "LLMAccounting": "greenlang_runtime.llm._accounting",
+    "Price": "greenlang_runtime.llm.pricing",
+    "Usage": "greenlang_runtime.llm._usage",
+}
 
 
-class LLMAccounting:
-    """Tokens, cost, outcomes and spans of the LLM calls of instrumented clients.
-
-    Args:
-        identity: gives the ``agent_id, version, tenant_id`` labels.
-        registry: where the ``agent_llm_*`` collector is registered.
-        prices_file: a price overrides file (``GL_LLM_PRICES_FILE``), read
-            and checked here: a fault raises
-            :class:`~greenlang_runtime.ConfigError` naming the file, the
-            entry and the field.
-        ledger: where each call also goes as one row (the usage ledger), if anywhere.
-    """
-
-    def __init__(
-        self,
-        identity: Identity,
-        registry: CollectorRegistry | None = None,
-        prices_file: str | None = None,
-        ledger: LedgerSink | None = None,
-    ) -> None:
-        overrides = load_price_file(prices_file) if prices_file else None
-        self.metrics = LLMMetrics(identity, registry)
-        self.prices = PriceBook(overrides)
-        self._recorder = Recorder(self.metrics, self.prices, ledger)
-
-    def instrument(self, client: _C) -> _C:
-        """Count the calls of an ``anthropic`` or ``openai`` client (sync or async).
-
-        Returns the same client; instrumenting it again changes nothing.
-        Copies made with ``client.with_options(...)`` are instrumented too.
-        """
-        from greenlang_runtime.llm._instrument import instrument
-        from greenlang_runtime.llm.pricing import warm_up
-
-        instrumented = instrument(client, self._recorder)
-        # Load the price data now rather than on the first call.
-        warm_up()
-        return instrumented
-
-    def set_price(
-        self,
-        provider: str,
-        model: str,
-        *,
-        input: float,
-        output: float,
-        cache_read: float | None = None,
-        cache_write: float | None = None,
-        cache_write_1h: float | None = None,
-    ) -> None:
-        """Price ``model`` (and its dated ids) in USD per million tokens from now on.
-
-        ``cache_read`` and ``cache_write`` default to ``input``,
-        ``cache_write_1h`` to ``cache_write``. Bad values raise ``ValueError``
-        naming the model and the field.
-        """
-        if provider not in PROVIDERS:
-            raise ValueError(
-                f"set_price({provider!r}, {model!r}): provider must be one of "
-                f"{', '.join(PROVIDERS)}"
-            )
-        if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"set_price({provider!r}, {model!r}): model must be a model id")
-        rates = {
-            "input": input,
-            "output": output,
-            "cache_read": cache_read,
-            "cache_write": cache_write,
-            "cache_write_1h": cache_write_1h,
-        }
-        for field, value in rates.items():
-            if value is None and field not in ("input", "output"):
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(
-                    f"set_price({provider!r}, {model!r}): {field} must be a non-negative "
-                    f"number of USD per million tokens, not {value!r}"
-                )
-        self.prices.set(
-            provider,
-            model.strip(),
-            Price.of(input, output, cache_read, cache_write, cache_write_1h),
-        )
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
