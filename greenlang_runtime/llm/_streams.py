@@ -229,7 +229,10 @@ def follow(result: Any, call: Call, stream: bool, stream_types: tuple[type, ...]
                 result.parse()
             call.finish()
     else:
-        call.observe(result)
+        try:
+            call.route.observe(call, result)
+        except Exception as error:
+            call.unreadable(error)
         call.finish()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from greenlang_runtime.llm._calls import Call, Route, shown
-from greenlang_runtime.llm._usage import Usage
+from greenlang_runtime.llm._usage import MAX_COUNT, Usage
 
 __all__ = ["PROVIDER", "ROUTES", "stream_types"]
 
@@ -34,23 +34,42 @@ def _fields(call: Call, report: Any, name: str) -> dict[str, Any] | None:
 
 def _fill(call: Call, report: Any) -> None:
     """Set the call's usage from a ``Usage`` report of a whole message (or ``message_start``)."""
-    fields = _fields(call, report, "usage")
-    if fields is None:
+    fields = getattr(report, "__dict__", None)
+    if type(fields) is not dict:
+        _fields(call, report, "usage")
         return
-    usage = call.usage
-    get = fields.get
-    usage.input = call.count("input_tokens", get("input_tokens"))
-    usage.output = call.count("output_tokens", get("output_tokens"))
-    usage.cache_read = call.count("cache_read_input_tokens", get("cache_read_input_tokens"))
-    written = call.count("cache_creation_input_tokens", get("cache_creation_input_tokens"))
-    split = _fields(call, get("cache_creation"), "cache_creation")
-    one_hour = 0
+    usage, get, top = call.usage, fields.get, MAX_COUNT
+    # Runs on every call: a whole number in range is taken inline; anything
+    # else (None included) goes through Call.count.
+    v = get("input_tokens")
+    usage.input = v if type(v) is int and 0 <= v <= top else call.count("input_tokens", v)
+    v = get("output_tokens")
+    usage.output = v if type(v) is int and 0 <= v <= top else call.count("output_tokens", v)
+    v = get("cache_read_input_tokens")
+    usage.cache_read = (
+        v if type(v) is int and 0 <= v <= top else call.count("cache_read_input_tokens", v)
+    )
+    v = get("cache_creation_input_tokens")
+    written = (
+        v if type(v) is int and 0 <= v <= top else call.count("cache_creation_input_tokens", v)
+    )
+    hour = 0
+    split = get("cache_creation")
     if split is not None:
-        one_hour = call.count("ephemeral_1h_input_tokens", split.get("ephemeral_1h_input_tokens"))
-        if not written:
-            five = call.count("ephemeral_5m_input_tokens", split.get("ephemeral_5m_input_tokens"))
-            written = one_hour + five
-    _set_written(usage, written, one_hour)
+        durations = getattr(split, "__dict__", None)
+        if type(durations) is dict:
+            v = durations.get("ephemeral_1h_input_tokens")
+            hour = (
+                v
+                if type(v) is int and 0 <= v <= top
+                else call.count("ephemeral_1h_input_tokens", v)
+            )
+            if not written:
+                v = durations.get("ephemeral_5m_input_tokens")
+                written = hour + call.count("ephemeral_5m_input_tokens", v)
+        else:
+            _fields(call, split, "cache_creation")
+    _set_written(usage, written, hour)
 
 
 def _set_written(usage: Usage, written: int, one_hour: int) -> None:
@@ -60,7 +79,11 @@ def _set_written(usage: Usage, written: int, one_hour: int) -> None:
 
 def observe(call: Call, message: Any) -> None:
     """Read a whole ``Message``."""
-    call.report_model(getattr(message, "model", None))
+    model = getattr(message, "model", None)
+    if type(model) is str and model:
+        call.response_model = model
+    else:
+        call.report_model(model)
     _fill(call, getattr(message, "usage", None))
 
 
