@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from greenlang_runtime._redact import redact_url
+from greenlang_runtime._redact import redact_url, remember, url_secrets
 from greenlang_runtime.exceptions import ConfigError
 
 __all__ = [
@@ -223,6 +223,8 @@ class SecretUrl:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        # Whatever shows its password (a driver's error, a log line) masks it.
+        remember(url_secrets(value))
 
     def reveal(self) -> str:
         """The URL with its password, for the client library that connects with it."""

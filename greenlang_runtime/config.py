@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from greenlang_runtime import _setting_rules as rules
-from greenlang_runtime._redact import redact_url
+from greenlang_runtime._redact import environment_secrets, redact_url, remember
 from greenlang_runtime._setting_rules import LOG_FORMATS, SecretUrl
 from greenlang_runtime.exceptions import ConfigError
 
@@ -226,8 +226,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read every ``GL_*`` knob that is set; the rest keep their defaults."""
+        """Read every ``GL_*`` knob that is set; the rest keep their defaults.
+
+        The providers' API keys set there are masked from then on, wherever they show.
+        """
         env = os.environ if environ is None else environ
+        remember(environment_secrets(env))
         values: dict[str, object] = {}
         for field in fields(cls):
             variable = env_name(field.name)

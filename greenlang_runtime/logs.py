@@ -12,18 +12,26 @@ import datetime
 import json
 import logging
 import math
-import re
 import sys
 from collections.abc import Iterable
 from typing import IO, Any, Final
 
-from greenlang_runtime._redact import MASK, redact_text, url_secrets
+from greenlang_runtime._redact import bounded, redact_text, url_secrets
 from greenlang_runtime.config import LIVE_PATH, READY_PATH, STARTUP_PATH, Identity, Settings
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "log_handler", "log_secrets"]
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "MAX_TRACEBACK_CHARS",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "log_handler",
+    "log_secrets",
+]
 
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_OWN_LOGGERS: Final = ("greenlang_runtime", "uvicorn")
+# py.warnings: warnings (a coroutine never awaited, ...) as log lines, not bare stderr text.
+_OWN_LOGGERS: Final = ("greenlang_runtime", "uvicorn", "py.warnings")
 _UVICORN_CHILDREN: Final = ("uvicorn.access", "uvicorn.error")
 _PROBE_PATHS: Final = frozenset((LIVE_PATH, READY_PATH, STARTUP_PATH))
 _FORCE_QUIT_HINT: Final = " (CTRL+C to force quit)"
@@ -33,14 +41,11 @@ _CHATTY_CLIENTS: Final = ("httpx", "httpx2", "httpcore", "httpcore2")
 _STANDARD: Final = frozenset(
     (*logging.makeLogRecord({}).__dict__, "message", "asctime", "taskName", "color_message")
 )
-# Header values that are credentials, as they show in reprs, dumps and messages.
-_CREDENTIAL_HEADER: Final = re.compile(
-    r"(?P<key>\b(?:proxy-)?authorization|x-api-key|api-key)(?P<sep>['\"]?\s*[:=]\s*['\"]?)"
-    r"(?P<scheme>(?:bearer|basic)\s+)?[^\s'\",;}]+",
-    re.IGNORECASE,
-)
-# API keys of the LLM providers (sk-..., sk-ant-..., sk-proj-...), wherever they show.
-_API_KEY: Final = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+# The longest a field of a line may be, counted after masking: a 1 MB
+# exception message makes a line of a few kilobytes, not of a megabyte.
+MAX_FIELD_CHARS: Final = 8192
+# A traceback holds several frames' worth of text: room for more of it.
+MAX_TRACEBACK_CHARS: Final = 32768
 
 
 def log_secrets(settings: Settings) -> tuple[str, ...]:
@@ -52,10 +57,9 @@ def log_secrets(settings: Settings) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _redact(text: str, secrets: Iterable[str]) -> str:
-    text = redact_text(text, secrets)
-    text = _CREDENTIAL_HEADER.sub(lambda m: m["key"] + m["sep"] + (m["scheme"] or "") + MASK, text)
-    return _API_KEY.sub(MASK, text)
+def _redact(text: str, secrets: Iterable[str], limit: int = MAX_FIELD_CHARS) -> str:
+    """``text`` masked, then cut to ``limit`` (never the other way round)."""
+    return bounded(redact_text(text, secrets), limit)
 
 
 def _span_ids() -> tuple[str, str] | None:
@@ -113,9 +117,13 @@ class JsonFormatter(logging.Formatter):
                 )
                 entry[key] = value if plain else _redact(str(value), secrets)
         if record.exc_info:
-            entry["exception"] = _redact(self.formatException(record.exc_info), secrets)
+            entry["exception"] = _redact(
+                self.formatException(record.exc_info), secrets, MAX_TRACEBACK_CHARS
+            )
         if record.stack_info:
-            entry["stack"] = _redact(self.formatStack(record.stack_info), secrets)
+            entry["stack"] = _redact(
+                self.formatStack(record.stack_info), secrets, MAX_TRACEBACK_CHARS
+            )
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -135,7 +143,8 @@ class TextFormatter(logging.Formatter):
         ids = _span_ids()
         if ids is not None:
             line = f"{line} [trace_id={ids[0]} span_id={ids[1]}]"
-        return _redact(line, self.secrets)
+        # The message, and a traceback after it, each have their bound.
+        return _redact(line, self.secrets, MAX_FIELD_CHARS + MAX_TRACEBACK_CHARS)
 
 
 class _NoProbes(logging.Filter):
@@ -219,6 +228,7 @@ def configure_logging(
         child.handlers = []
         child.propagate = True
         child.setLevel(logging.NOTSET)  # GL_LOG_LEVEL, from "uvicorn"
+    logging.captureWarnings(True)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _NoProbes) for f in access.filters):
         access.addFilter(_NoProbes())

@@ -240,3 +240,86 @@ def test_a_served_agent_writes_json_lines_that_lead_to_the_trace(
     assert any("dependency postgres is down" in e["message"] for e in entries)
     assert "hunter2" not in log
     assert "tok3n" not in log
+
+
+HUGE_ERROR_AGENT = """
+    from greenlang_runtime import AgentRuntime
+
+    runtime = AgentRuntime()
+
+    @runtime.capability
+    async def echo(payload):
+        raise ValueError(payload["msg"])
+"""
+
+
+def _slowest_liveness(agent: ServedAgent, busy: Callable[[], object]) -> float:
+    """Seconds of the slowest /health/live answer while ``busy`` runs in another thread."""
+    import threading
+    import time
+
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            busy()
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work)
+    slowest = 0.0
+    with httpx2.Client(base_url=agent.url, timeout=30) as client:
+        client.get("/health/live")  # the connection is open before the clock starts
+        worker.start()
+        while not done.is_set():
+            started = time.perf_counter()
+            assert client.get("/health/live").status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+            time.sleep(0.002)
+    worker.join()
+    return slowest
+
+
+@pytest.mark.integration
+def test_a_1_mb_error_message_is_logged_while_liveness_answers(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """A capability raising with 1 MB of text: liveness stays fast, the line is short and masked."""
+    message = "lorem ipsum dolor sit amet " * 38_000 + " Bearer sk-ant-api03-abcdefghijklmnopqrstuv"
+    agent = serve_agent(HUGE_ERROR_AGENT, {"GL_PRESTOP_DELAY_SECONDS": "0"})
+    slowest = _slowest_liveness(
+        agent, lambda: httpx2.post(agent.url + "/v1/capabilities/echo", json={"msg": message})
+    )
+    status, log = agent.stop()
+    assert status == 0
+    # A bound on a stall, not a timing: masking a megabyte at once took 0.3 s.
+    assert slowest < 0.1, slowest
+    (failure,) = [json.loads(line) for line in log.splitlines() if "exception" in line]
+    assert len(failure["exception"]) < 40_000
+    assert "more characters)" in failure["exception"]
+    assert "sk-ant-api03" not in log
+
+
+@pytest.mark.integration
+def test_a_60000_character_path_in_the_access_log_does_not_block(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """GL_ACCESS_LOG=true, GET / plus 60,000 characters: liveness stays fast, the line bounded."""
+    path = "/" + "abcdefghij:" * 5_455
+    agent = serve_agent(
+        HUGE_ERROR_AGENT,
+        {"GL_ACCESS_LOG": "true", "GL_PRESTOP_DELAY_SECONDS": "0", "GL_MAX_HEADER_BYTES": "200000"},
+    )
+
+    def requests() -> None:
+        with httpx2.Client(base_url=agent.url, timeout=30) as client:
+            for _ in range(5):
+                client.get(path)
+
+    slowest = _slowest_liveness(agent, requests)
+    status, log = agent.stop()
+    assert status == 0
+    assert slowest < 0.1, slowest
+    access = [json.loads(line) for line in log.splitlines() if "uvicorn.access" in line]
+    assert len(access) == 5
+    assert all(len(a["message"]) < 9_000 for a in access)

@@ -15,8 +15,14 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from greenlang_runtime._redact import remember
 from greenlang_runtime.config import Identity
-from greenlang_runtime.tracing._config import TracingConfig, read_config, secrets
+from greenlang_runtime.tracing._config import (
+    TracingConfig,
+    header_secrets,
+    read_config,
+    secrets,
+)
 
 if TYPE_CHECKING:
     from greenlang_runtime.tracing._setup import Tracing
@@ -37,7 +43,10 @@ def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -
     missing.
     """
     env = os.environ if environ is None else environ
+    # The export headers hold API keys: masked wherever they show, tracing on or off.
+    remember(header_secrets(env))
     config = read_config(identity, env)
+    remember(secrets(config))
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() in ("true", "1", "yes", "on"):
         return None
     own = _application_provider(env)

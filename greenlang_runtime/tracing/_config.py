@@ -19,7 +19,7 @@ from greenlang_runtime._redact import MASK, redact_url
 from greenlang_runtime.config import Identity
 from greenlang_runtime.exceptions import ConfigError
 
-__all__ = ["SAMPLERS", "TracingConfig", "read_config"]
+__all__ = ["SAMPLERS", "TracingConfig", "header_secrets", "read_config", "secrets"]
 
 SAMPLERS: Final = (
     "always_on",
@@ -94,6 +94,21 @@ def read_config(identity: Identity, environ: Mapping[str, str] | None = None) ->
 def secrets(config: TracingConfig) -> tuple[str, ...]:
     """The values that must never show in a log line (export headers hold API keys)."""
     return tuple(value for value in config.headers.values() if value)
+
+
+def header_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The values of every ``OTEL_EXPORTER_OTLP_*HEADERS`` variable, as written and decoded.
+
+    Read leniently (a malformed entry still yields its value): these are
+    masked whether or not tracing uses them.
+    """
+    found: list[str] = []
+    for name, raw in env.items():
+        if name.startswith("OTEL_EXPORTER_OTLP_") and name.endswith("HEADERS"):
+            for item in raw.split(","):
+                value = item.partition("=")[2].strip()
+                found.extend((value, unquote(value)))
+    return tuple(v for v in dict.fromkeys(found) if v)
 
 
 def _endpoint(env: Mapping[str, str]) -> str | None:

@@ -26,12 +26,14 @@ from opentelemetry.trace import (
 )
 
 from greenlang_runtime._http import Message, Receive, Scope, Send
+from greenlang_runtime._redact import bounded, redact_text
 from greenlang_runtime.config import CAPABILITIES_PATH
 
 __all__ = ["CapabilitySpans", "ServerSpans", "check_failed", "sampled_trace_id"]
 
 _CAPABILITY_PREFIX: Final = CAPABILITIES_PATH + "/"
 _CAPABILITY_ROUTE: Final = _CAPABILITY_PREFIX + "{name}"
+_MAX_PATH_CHARS: Final = 2048
 # The request headers that carry trace context in (W3C trace context and baggage).
 _CONTEXT_HEADERS: Final = frozenset((b"traceparent", b"tracestate", b"baggage"))
 
@@ -110,7 +112,8 @@ class ServerSpans:
         parent = propagate.extract(carrier) if carrier else otel_context.Context()
         attributes: dict[str, str | int] = {
             "http.request.method": method,
-            "url.path": path,
+            # Text from outside: masked (a token in a path), then bounded.
+            "url.path": bounded(redact_text(path), _MAX_PATH_CHARS),
             "url.scheme": scope.get("scheme", "http"),
             "network.protocol.version": scope.get("http_version", "1.1"),
         }

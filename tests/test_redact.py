@@ -1,0 +1,173 @@
+"""Masking: no secret survives on any surface, before or after a cut, in time linear in the text."""
+
+from __future__ import annotations
+
+import io
+import logging
+import string
+import time
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from greenlang_runtime import Settings
+from greenlang_runtime._redact import MIN_SECRET_PREFIX, bounded, redact_text
+from greenlang_runtime.checks._check import describe_failure
+from greenlang_runtime.config import Identity
+from greenlang_runtime.logs import JsonFormatter, TextFormatter
+from greenlang_runtime.tracing import make_tracing
+
+# Secrets are drawn from letters and digits the filler never holds, so a
+# secret (or a long prefix of one) in the output can only come from a leak.
+SECRET_ALPHABET = "QWXZ0123456789"  # noqa: S105 - what test secrets are made of
+FILLER_ALPHABET = string.ascii_lowercase + " \n\t:/@=\"'-_.,;{}" + "é€"
+CONFIGURED = "Q9W8X7Z6pw"  # DATABASE_URL's password, set below
+PROVIDER_KEY = "QZQZ0000WXWX1111"  # OPENAI_API_KEY
+OTLP_HEADER = "XZXZ9999QQWW"  # OTEL_EXPORTER_OTLP_HEADERS=x-api-token=...
+
+_settings = Settings.from_env(
+    {"DATABASE_URL": f"postgresql://app:{CONFIGURED}@db/orders", "OPENAI_API_KEY": PROVIDER_KEY}
+)
+make_tracing(Identity(), {"OTEL_EXPORTER_OTLP_HEADERS": f"x-api-token={OTLP_HEADER}"})
+
+
+def _json_line(text: str) -> str:
+    record = logging.makeLogRecord({"msg": "%s", "args": (text,), "levelname": "ERROR"})
+    return JsonFormatter().format(record)
+
+
+def _text_line(text: str) -> str:
+    return TextFormatter().format(logging.makeLogRecord({"msg": text}))
+
+
+def _check_reason(text: str) -> str:
+    return describe_failure(ConnectionError(text), 2.0)
+
+
+def _cut(text: str) -> str:
+    return bounded(redact_text(text), 300)
+
+
+# Each surface as text reaches it: log lines (JSON and text), a check's
+# reason (probe bodies, wait-for-dependencies, span status), a cut message.
+SURFACES: dict[str, Callable[[str], str]] = {
+    "json log line": _json_line,
+    "text log line": _text_line,
+    "check reason": _check_reason,
+    "masked then cut": _cut,
+}
+
+# How a secret shows in the text around it: bare, in a URL, as a header, a token.
+FORMS = (
+    "{}",
+    "postgresql://app:{}@db:5432/orders",
+    "redis://:{}@cache/0",
+    "Authorization: Bearer {}",
+    "bearer {}",
+    "password={}",
+    "x-api-key: {}",
+)
+
+
+def _secret_text(draw: st.DrawFn) -> tuple[str, list[str]]:
+    pieces: list[str] = []
+    secrets: list[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        pieces.append(draw(st.text(FILLER_ALPHABET, max_size=200)))
+        known = draw(st.sampled_from((CONFIGURED, PROVIDER_KEY, OTLP_HEADER, None)))
+        secret = known or draw(st.text(SECRET_ALPHABET, min_size=MIN_SECRET_PREFIX, max_size=40))
+        form = FORMS[0] if known else draw(st.sampled_from(FORMS[1:]))
+        pieces.append(" " + form.format(secret) + " ")
+        secrets.append(secret)
+    pieces.append(draw(st.text(FILLER_ALPHABET, max_size=200)))
+    # A long stretch of filler, up to 1 MB, somewhere in the text.
+    padding = draw(st.sampled_from((0, 1_000, 100_000, 1_000_000)))
+    at = draw(st.integers(0, len(pieces)))
+    pieces.insert(at, (FILLER_ALPHABET * (padding // len(FILLER_ALPHABET) + 1))[:padding])
+    return "".join(pieces), secrets
+
+
+@st.composite
+def secret_texts(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """Random text with secrets at random places, in random forms, of random lengths."""
+    return _secret_text(draw)
+
+
+def _leaks(shown: str, secret: str) -> bool:
+    """The secret, or a prefix of it of at least MIN_SECRET_PREFIX characters, in ``shown``."""
+    prefix = secret[:MIN_SECRET_PREFIX]
+    return secret in shown or prefix in shown
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret_texts(), st.sampled_from(sorted(SURFACES)))
+def test_no_secret_survives_on_any_surface(drawn: tuple[str, list[str]], surface: str) -> None:
+    """Whatever the text and wherever the cut, no secret nor a long prefix of one is shown."""
+    text, secrets = drawn
+    shown = SURFACES[surface](text)
+    for secret in secrets:
+        assert not _leaks(shown, secret), (surface, secret)
+
+
+def test_a_cut_keeps_no_part_of_a_password() -> None:
+    """A 200-character cut that falls inside a URL password leaves none of it."""
+    text = "connect failed: " + "x" * 170 + f" postgresql://app:{CONFIGURED}@db/orders"
+    reason = describe_failure(OSError(text), 2.0)
+    assert CONFIGURED[:4] not in reason
+    assert reason.startswith("OSError: connect failed: xxx")
+
+
+def test_every_secret_the_runtime_holds_is_masked_in_plain_text() -> None:
+    """The configured URL password, a provider key and an OTLP header value, masked unprompted."""
+    text = f"a={CONFIGURED} b={PROVIDER_KEY} c={OTLP_HEADER}"
+    assert redact_text(text) == "a=*** b=*** c=***"
+
+
+def _seconds_per_char(text: str) -> float:
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        JsonFormatter().format(logging.makeLogRecord({"msg": text}))
+        best = min(best, time.perf_counter() - started)
+    return best / len(text)
+
+
+def test_masking_time_is_linear_in_the_text() -> None:
+    """Time per character at 1 MB is within a generous factor of that at 100 kB, for hard text."""
+    units = (
+        "postgresql://u:",
+        "authorization: ",
+        'password="',
+        "bearer ",
+        "sk-",
+        "a://b:c",
+        "lorem ipsum ",
+    )
+    for unit in units:
+        small = (unit * (100_000 // len(unit) + 1))[:100_000]
+        large = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+        ratio = _seconds_per_char(large) / _seconds_per_char(small)
+        # Quadratic masking would make this 10 or more; a loaded machine
+        # makes single runs vary by 2-3 times, so the bound is generous.
+        assert ratio < 6, (unit, ratio)
+
+
+def test_a_huge_field_is_cut_after_masking() -> None:
+    """A 1 MB message makes a line of a few kilobytes, its secret masked, its length noted."""
+    stream = io.StringIO()
+    message = "x" * 5000 + f" Bearer {PROVIDER_KEY} " + "y" * 1_000_000
+    logger = logging.getLogger("redact-test")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        logger.error(message)
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert len(line) < 10_000
+    assert PROVIDER_KEY not in line
+    assert "Bearer ***" in line
+    # 5000 + len(" Bearer *** ") + 1,000,000 = 1,005,012 characters masked, 8192 kept.
+    assert "... (996820 more characters)" in line
