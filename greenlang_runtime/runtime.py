@@ -16,7 +16,12 @@ from greenlang_runtime._tasks import TaskTracker
 from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.asgi import RuntimeApp
 from greenlang_runtime.capabilities import CallObserver, Capability, describe
-from greenlang_runtime.checks import DependencyMetrics, configured_checks, custom_check
+from greenlang_runtime.checks import (
+    DependencyMetrics,
+    configured_checks,
+    custom_check,
+    validate_check,
+)
 from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
 from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.health import Lifecycle
@@ -244,16 +249,21 @@ class AgentRuntime:
                 turns the status ``degraded``.
             timeout: default ``GL_CHECK_TIMEOUT_SECONDS`` (2 s).
             interval: default ``GL_CHECK_INTERVAL_SECONDS`` (5 s).
+
+        Raises:
+            CheckError: at once, naming the argument, for a name that is not
+                a non-empty string without control characters, a ``critical``
+                that is not a bool, or a timeout or interval that is not a
+                finite number of seconds (at least 1 ms and 10 ms).
         """
+        timeout = self.settings.check_timeout_seconds if timeout is None else timeout
+        interval = self.settings.check_interval_seconds if interval is None else interval
+        validate_check(name, critical, timeout, interval)
 
         def declare(function: _F) -> _F:
             self.checks.add(
                 custom_check(
-                    function,
-                    name=name,
-                    critical=critical,
-                    timeout=self.settings.check_timeout_seconds if timeout is None else timeout,
-                    interval=self.settings.check_interval_seconds if interval is None else interval,
+                    function, name=name, critical=critical, timeout=timeout, interval=interval
                 )
             )
             return function

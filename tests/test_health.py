@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from greenlang_runtime import AgentRuntime, CheckError, Settings
+from greenlang_runtime.config import SecretUrl
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 FAST = Settings(
@@ -212,6 +214,32 @@ def test_secrets_in_check_errors_are_redacted(
         "dependency ledger is down: ConnectionError: cannot reach postgresql://app:***@"
         in caplog.text
     )
+
+
+def test_a_configured_password_and_a_token_never_show_in_the_ready_body(
+    make_runtime: Callable[..., AgentRuntime], caplog: pytest.LogCaptureFixture
+) -> None:
+    """DATABASE_URL's password and a Bearer token in a check's error: masked before the cut."""
+    password, token = "Sup3rSecretPassw0rdThatIsLong", "sk-live-abcdefghijklmnopqrstuvwx"
+    settings = dataclasses.replace(
+        FAST, database_url=SecretUrl(f"postgresql://app:{password}@127.0.0.1:1/x")
+    )
+    runtime = make_runtime(settings=settings)
+
+    @runtime.dependency("ledger")
+    def ledger() -> None:
+        # 190 characters before the password: a cut at 200 would fall inside it.
+        raise ConnectionError("x" * 160 + f" login with {password} failed, Bearer {token}")
+
+    with caplog.at_level(logging.INFO, "greenlang_runtime"), RuntimeClient(runtime) as client:
+        body = poll(client, "/health/ready", lambda r: "error" in r.json()["checks"]["ledger"])
+    error = body["checks"]["ledger"]["error"]
+    # Masked first (34 characters from " login" on), then cut to 200 of the 211.
+    assert error == (
+        "ConnectionError: " + "x" * 160 + " login with *** failed,... (11 more characters)"
+    )
+    for secret in (password, token):
+        assert secret[:8] not in caplog.text
 
 
 def test_state_changes_are_logged_once_each(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from greenlang_runtime._redact import redact_text, redact_url
 from greenlang_runtime.checks._check import Check, CheckState, Status
+from greenlang_runtime.checks._check import validate as validate_check
 from greenlang_runtime.checks._collector import DependencyMetrics
 from greenlang_runtime.checks._configured import configured_checks
 from greenlang_runtime.checks._runner import CheckRunner, Report
@@ -28,4 +29,5 @@ __all__ = [
     "redact_text",
     "redact_url",
     "redis_check",
+    "validate_check",
 ]

@@ -9,14 +9,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from greenlang_runtime._redact import url_secrets
+from greenlang_runtime._redact import bounded, redact_text, url_secrets
 from greenlang_runtime.exceptions import CheckError, DependencyError
 
-__all__ = ["Check", "CheckState", "Status", "server_check"]
+__all__ = ["MIN_INTERVAL", "MIN_TIMEOUT", "Check", "CheckState", "Status", "server_check"]
 
 Probe = Callable[[], Awaitable[None]]
 
 _MAX_ERROR_CHARS = 200
+# Below these a check would keep a core busy (interval=1e-9 runs back to back).
+MIN_TIMEOUT = 0.001
+MIN_INTERVAL = 0.01
 
 
 class Status(enum.Enum):
@@ -51,18 +54,42 @@ class Check:
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        for what in ("timeout", "interval"):
-            value = getattr(self, what)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise CheckError(
-                    f"Dependency check {self.name!r}: {what}={value!r} is invalid: "
-                    "it must be a finite number of seconds greater than 0."
-                )
+        validate(self.name, self.critical, self.timeout, self.interval)
+
+
+def validate(name: object, critical: object, timeout: object, interval: object) -> None:
+    """Refuse what a check cannot run with, naming the argument and the value.
+
+    Raises:
+        CheckError: a name that is not a non-empty string without control
+            characters (it is a label value and shows in log lines), a
+            ``critical`` that is not a bool, or a timeout or interval that is
+            not a finite number of seconds of at least its minimum.
+    """
+    if not isinstance(name, str) or not name or not name.isprintable():
+        raise CheckError(
+            f"Dependency check name={name!r} is invalid: it must be a non-empty string "
+            "without control characters."
+        )
+    if not isinstance(critical, bool):
+        raise CheckError(
+            f"Dependency check {name!r}: critical={critical!r} is invalid: "
+            "it must be True or False."
+        )
+    for what, value, least in (
+        ("timeout", timeout, MIN_TIMEOUT),
+        ("interval", interval, MIN_INTERVAL),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < least
+        ):
+            raise CheckError(
+                f"Dependency check {name!r}: {what}={value!r} is invalid: "
+                f"it must be a finite number of seconds of at least {least:g}."
+            )
 
 
 class CheckState:
@@ -128,13 +155,20 @@ class CheckState:
         return entry
 
 
-def describe_failure(error: BaseException | None, timeout: float) -> str:
-    """A short, one-line reason for a failed probe (not yet redacted)."""
+def describe_failure(
+    error: BaseException | None, timeout: float, secrets: tuple[str, ...] = ()
+) -> str:
+    """A short, one-line reason for a failed probe: masked first, then cut to length."""
     if error is None or isinstance(error, TimeoutError):
         return f"no answer within {timeout:g} s"
-    message = " ".join(str(error).split())
+    try:
+        message = str(error)
+    except BaseException:  # an author's __str__ may raise anything
+        message = "(its message could not be read)"
+    # Masked whole before it is joined or cut, so no part of a secret is left.
+    message = " ".join(redact_text(message, secrets).split())
     text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 3] + "..."
+    return bounded(text, _MAX_ERROR_CHARS)
 
 
 class _ServerProbe(Protocol):

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from greenlang_runtime._redact import redact_text
 from greenlang_runtime.checks._check import Check, CheckState, Status, describe_failure
 from greenlang_runtime.checks._collector import DependencyMetrics
+from greenlang_runtime.checks.custom import DependencyDown
 from greenlang_runtime.exceptions import CheckError
 
 __all__ = ["CheckRunner", "Report"]
@@ -22,6 +22,24 @@ Report = tuple[bool, str, dict[str, Any]]
 
 # Closing a check's connection at shutdown; bounded, the pod is leaving anyway.
 _CLOSE_TIMEOUT_SECONDS = 1.0
+
+
+# Probes that ignored their cancellation at shutdown: kept referenced, never awaited.
+_LEFT_BEHIND: list[asyncio.Task[BaseException | None]] = []
+
+
+async def _guarded(check: Check) -> BaseException | None:
+    """Run one probe to its end: what it raised, or ``None`` on a clean return."""
+    try:
+        await check.probe()
+    except asyncio.CancelledError as error:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the runner's own cancellation (timeout or shutdown)
+        return error  # raised by the check itself: a failure like any other
+    except BaseException as error:  # every way a check ends is a result
+        return error
+    return None
 
 
 class CheckRunner:
@@ -43,6 +61,8 @@ class CheckRunner:
         self.rise = rise
         self.states: dict[str, CheckState] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Per check, a probe given up on at its timeout that has not ended yet.
+        self._abandoned: dict[str, asyncio.Task[BaseException | None]] = {}
         # Set when tracing is on: (dependency, seconds, error type, reason) of a failed check.
         self.trace_failure: Callable[[str, float, str, str], None] | None = None
 
@@ -81,6 +101,7 @@ class CheckRunner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._leave_abandoned()
         closing = [s.check.close() for s in self.states.values() if s.check.close is not None]
         if not closing:
             return
@@ -112,21 +133,60 @@ class CheckRunner:
             next_start = max(next_start + interval, loop.time())
             await asyncio.sleep(next_start - loop.time())
 
+    async def _probe(self, check: Check) -> BaseException | None:
+        """Run ``check``'s probe within its timeout; what it raised, ``None`` on a clean return.
+
+        The probe runs in a task of its own, which catches everything it
+        raises (``KeyboardInterrupt`` and ``SystemExit`` included, which
+        would otherwise end the event loop) and turns it into a result. At
+        the timeout the task is cancelled but not waited for: a probe that
+        swallows its cancellation is left behind, and until it ends later
+        probes of the same check fail at once.
+        """
+        previous = self._abandoned.get(check.name)
+        if previous is not None:
+            if not previous.done():
+                return DependencyDown(f"the previous {check.name} check has not returned yet")
+            del self._abandoned[check.name]
+        task = asyncio.get_running_loop().create_task(
+            _guarded(check), name=f"greenlang-probe-{check.name}"
+        )
+        try:
+            done, _ = await asyncio.wait((task,), timeout=check.timeout)
+        finally:
+            if not task.done():
+                task.cancel()
+                self._abandoned[check.name] = task
+        return task.result() if done else TimeoutError()
+
+    async def _leave_abandoned(self) -> None:
+        """Give probes left behind at their timeout a bounded moment to end, then leave them.
+
+        One that still runs (it swallows cancellation) is taken off the
+        loop's task list, so that closing the loop (or ``asyncio.run``) does
+        not wait for it forever.
+        """
+        tasks = [t for t in self._abandoned.values() if not t.done()]
+        self._abandoned.clear()
+        if not tasks:
+            return
+        for task in tasks:
+            task.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=_CLOSE_TIMEOUT_SECONDS)
+        for task in pending:
+            logger.warning("a %s check ignored its cancellation; left running", task.get_name())
+            _LEFT_BEHIND.append(task)
+            asyncio.tasks._unregister_task(task)
+
     async def _check_once(self, state: CheckState) -> None:
         check = state.check
         started = time.perf_counter()
-        error: BaseException | None = None
-        try:
-            await asyncio.wait_for(check.probe(), check.timeout)
-        except asyncio.CancelledError:
-            raise
-        except Exception as raised:
-            error = raised
+        error = await self._probe(check)
         seconds = time.perf_counter() - started
         if error is None:
             changed = state.succeeded(seconds)
         else:
-            reason = redact_text(describe_failure(error, check.timeout), check.secrets)
+            reason = describe_failure(error, check.timeout, check.secrets)
             changed = state.failed(seconds, reason)
             if self.trace_failure is not None:
                 self.trace_failure(check.name, seconds, type(error).__name__, reason)

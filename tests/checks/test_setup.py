@@ -6,10 +6,12 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 
-from greenlang_runtime import ConfigError, Settings
+from greenlang_runtime import AgentRuntime, CheckError, ConfigError, Settings
 from greenlang_runtime.config import SecretUrl
 from tests.helpers import ServedAgent
 
@@ -133,3 +135,44 @@ def test_served_agent_with_a_bad_url_exits_with_one_line(
     assert "DATABASE_URL='postgres://app:***@db:99999/x' is invalid" in log
     assert "pa55" not in log
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"name": None}, "Dependency check name=None is invalid"),
+        ({"name": 123}, "Dependency check name=123 is invalid"),
+        ({"name": ""}, "Dependency check name='' is invalid"),
+        ({"name": "db\nWARNING forged"}, "Dependency check name='db\\nWARNING forged' is invalid"),
+        ({"critical": "no"}, "Dependency check 'x': critical='no' is invalid"),
+        ({"critical": 0}, "Dependency check 'x': critical=0 is invalid"),
+        ({"interval": 1e-9}, "Dependency check 'x': interval=1e-09 is invalid"),
+        ({"interval": float("inf")}, "Dependency check 'x': interval=inf is invalid"),
+        ({"timeout": float("nan")}, "Dependency check 'x': timeout=nan is invalid"),
+        ({"timeout": -1}, "Dependency check 'x': timeout=-1 is invalid"),
+        ({"timeout": "2"}, "Dependency check 'x': timeout='2' is invalid"),
+    ],
+)
+def test_dependency_arguments_are_refused_at_declaration(
+    make_runtime: Callable[..., AgentRuntime], arguments: dict[str, Any], message: str
+) -> None:
+    """A bad name, critical, interval or timeout fails at @runtime.dependency(...), naming it."""
+    runtime = make_runtime()
+    kwargs = {"name": "x", **arguments}
+    name = kwargs.pop("name")
+    with pytest.raises(CheckError) as raised:
+        runtime.dependency(name, **kwargs)
+    assert str(raised.value).startswith(message + ": ")
+    assert runtime.checks.states == {}
+
+
+def test_dependency_names_that_would_break_a_scrape_never_reach_one(
+    make_runtime: Callable[..., AgentRuntime],
+) -> None:
+    """After refusing None and 123, the agent's metrics still render."""
+    runtime = make_runtime()
+    for bad in (None, 123):
+        with pytest.raises(CheckError):
+            runtime.dependency(bad)  # type: ignore[arg-type]
+    runtime.dependency("ok")(lambda: None)
+    assert b'dependency="ok"' in generate_latest(runtime.registry)
