@@ -102,23 +102,26 @@ main.add_command(manifests)
     metavar="SECONDS",
     default="60",
     show_default=True,
-    help="Seconds to wait for every dependency (more than 0, at most a day).",
+    help="Seconds to wait for every critical dependency (more than 0, at most a day).",
 )
 @click.option(
     "--app",
     "target",
     metavar="MODULE:ATTR",
-    help="Also wait for the checks the agent declares with @runtime.dependency.",
+    help="Also run the checks the agent declares with @runtime.dependency "
+    "(the critical ones are waited for, the others reported).",
 )
 def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
-    """Exit 0 once every configured dependency answers (the Deployment's init container).
+    """Exit 0 once every critical dependency answers (the Deployment's init container).
 
     Checks PostgreSQL when DATABASE_URL is set and Redis when REDIS_URL is
-    set, plus, with --app, the agent's own checks. At the timeout, exits 1
-    with a last line naming each dependency still down and why.
+    set, plus, with --app, the agent's own checks; a non-critical one is
+    reported, never waited for. At the timeout, exits 1 with a last line
+    naming each critical dependency still down and why.
     """
     import asyncio
 
+    from greenlang_runtime._redact import redact_text
     from greenlang_runtime._setting_rules import check_positive_seconds, to_seconds
     from greenlang_runtime._target import load_target
     from greenlang_runtime.checks import DependencyMetrics, configured_checks
@@ -143,14 +146,24 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
     if not checks:
         click.echo("No dependencies to wait for: DATABASE_URL and REDIS_URL are not set.")
         return
-    names = ", ".join(check.name for check in checks)
-    click.echo(f"Waiting up to {timeout:g} s for: {names}", err=True)
-    down = asyncio.run(wait(checks, timeout))
-    if down:
-        reasons = "; ".join(f"{name}: {reason}" for name, reason in down.items())
-        click.echo(f"Dependencies still down after {timeout:g} s: {reasons}", err=True)
+    critical = [check.name for check in checks if check.critical]
+    optional = [check.name for check in checks if not check.critical]
+    waiting = ", ".join(critical) or "nothing (every dependency is non-critical)"
+    also = f"; not waiting for the non-critical {', '.join(optional)}" if optional else ""
+    click.echo(f"Waiting up to {timeout:g} s for: {waiting}{also}", err=True)
+    waited = asyncio.run(wait(checks, timeout))
+    for name, reason in waited.optional.items():
+        # Masked like every surface; cut by the check runner after masking.
+        click.echo(f"Non-critical {name}: {redact_text(reason)} (not waited for)", err=True)
+    if waited.down:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in waited.down.items())
+        click.echo(f"Dependencies still down after {timeout:g} s: {redact_text(reasons)}", err=True)
         raise SystemExit(1)
-    click.echo(f"Every dependency is up: {names}")
+    if critical:
+        which = "critical dependency" if optional else "dependency"
+        click.echo(f"Every {which} is up: {', '.join(critical)}")
+    else:
+        click.echo("No critical dependency to wait for.")
 
 
 @main.command()

@@ -160,3 +160,75 @@ def test_multi_host_database_url_reaches_the_host_that_answers(postgres: Postgre
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Every dependency is up: postgres"
     assert postgres.password not in result.stdout + result.stderr
+
+
+def test_non_critical_checks_are_reported_not_waited_for(tmp_path: Path) -> None:
+    """A non-critical check that is down is reported with its reason; exit 0 once critical is up."""
+    (tmp_path / "optional.py").write_text(
+        textwrap.dedent(
+            """
+            from greenlang_runtime import AgentRuntime
+            runtime = AgentRuntime()
+
+            @runtime.dependency("feature-store")
+            def feature_store():
+                pass
+
+            @runtime.dependency("cache", critical=False)
+            def cache():
+                raise ConnectionError("cache is not reachable")
+            """
+        )
+    )
+    started = time.monotonic()
+    result = wait({}, "--timeout", "30", "--app", "optional:runtime", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 20  # not the 30 s timeout
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "Waiting up to 30 s for: feature-store; not waiting for the non-critical cache"
+    )
+    assert lines[-1] == (
+        "Non-critical cache: ConnectionError: cache is not reachable (not waited for)"
+    )
+    assert result.stdout.strip() == "Every critical dependency is up: feature-store"
+
+
+PASSWORD = "Sup3rSecretPassw0rdThatIsLong"  # noqa: S105 - a test's own secret
+TOKEN = "sk-live-abcdefghijklmnopqrstuvwx"  # noqa: S105 - a test's own secret
+
+
+def test_a_check_error_shows_no_configured_password_nor_token(
+    tmp_path: Path, black_hole: BlackHole
+) -> None:
+    """DATABASE_URL's password and a Bearer token in a custom check's error are masked, not cut."""
+    (tmp_path / "leaky.py").write_text(
+        textwrap.dedent(
+            f"""
+            from greenlang_runtime import AgentRuntime
+            runtime = AgentRuntime()
+
+            @runtime.dependency("ledger")
+            def ledger():
+                raise ConnectionError(
+                    "sent Authorization: Bearer {TOKEN}; "
+                    "{"x" * 92} login with {PASSWORD} failed"
+                )
+            """
+        )
+    )
+    env = {
+        "DATABASE_URL": f"postgresql://app:{PASSWORD}@127.0.0.1:{black_hole.port}/db",
+        "GL_CHECK_TIMEOUT_SECONDS": "0.3",
+    }
+    result = wait(env, "--timeout", "1", "--app", "leaky:runtime", cwd=tmp_path)
+    assert result.returncode == 1
+    shown = result.stdout + result.stderr
+    # Cut to 200 before masking, 14 characters of the password were left.
+    assert shown.splitlines()[-1].endswith(
+        "; ledger: ConnectionError: sent Authorization: Bearer ***; "
+        + "x" * 92
+        + " login with *** failed"
+    )
+    for secret in (PASSWORD, TOKEN):
+        assert secret[:8] not in shown
