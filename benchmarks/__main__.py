@@ -24,6 +24,7 @@ from benchmarks import (
     in_process,
     ledger,
     llm,
+    masking,
     readiness,
     tracing,
 )
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "tracing": tracing.run,
     "bodies": bodies.run,
     "ledger": ledger.run,
+    "masking": masking.run,
 }
 _LIBRARIES = (
     "starlette",

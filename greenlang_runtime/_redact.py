@@ -62,6 +62,9 @@ _SECRET_VARIABLES: Final = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 # prefix without the rest; tests check that none of this length is left.
 MIN_SECRET_PREFIX: Final = 8
 
+# Beyond this many places to try, a pattern runs over the whole text instead.
+_MAX_PLACES: Final = 256
+
 _lock = threading.Lock()
 _known: dict[str, None] = {}
 _known_pattern: re.Pattern[str] | None = None
@@ -105,11 +108,11 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     # not a pass of every pattern over the whole text.
     folded = text.casefold()
     if len(folded) != len(text):  # a character whose case folding is longer
-        for pattern, replace, _ in _PATTERNS:
+        for pattern, replace, _, _ in _PATTERNS:
             text = pattern.sub(replace, text)
         return text
-    for pattern, replace, words in _PATTERNS:
-        text = _mask_at_words(text, folded, pattern, replace, words)
+    for pattern, replace, words, offsets in _PATTERNS:
+        text = _mask_at_words(text, folded, pattern, replace, words, offsets)
         folded = text.casefold() if len(text) != len(folded) else folded
     return text
 
@@ -120,13 +123,21 @@ def _mask_at_words(
     pattern: re.Pattern[str],
     replace: Callable[[re.Match[str]], str],
     words: tuple[str, ...],
+    offsets: tuple[int, ...],
 ) -> str:
-    """``text`` with ``pattern`` replaced where a match starts at one of ``words`` in ``folded``."""
+    """``text`` with ``pattern`` replaced where a match starts at one of ``words`` in ``folded``.
+
+    A match may also start ``offsets`` characters before a word (``proxy-`` before
+    ``authorization``): fewer, shorter words cost fewer searches of the text.
+    """
     starts: set[int] = set()
     for word in words:
         at = folded.find(word)
         while at != -1:
-            starts.add(at)
+            if len(starts) == _MAX_PLACES:
+                # Key words everywhere: one pass of the pattern costs less.
+                return pattern.sub(replace, text)
+            starts.update(at - back for back in offsets if at >= back)
             at = folded.find(word, at + 1)
     if not starts:
         return text
@@ -179,21 +190,18 @@ def _mask_bearer(match: re.Match[str]) -> str:
 
 # Each pattern, its replacement and the (case-folded) words a match starts with.
 _PATTERNS: Final[
-    tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str], tuple[str, ...]], ...]
+    tuple[
+        tuple[re.Pattern[str], Callable[[re.Match[str]], str], tuple[str, ...], tuple[int, ...]],
+        ...,
+    ]
 ] = (
-    (_URL_PASSWORD, _mask_url_password, ("://",)),
-    (_API_KEY, _mask_all, ("sk-",)),
-    (
-        _KEY_VALUE,
-        _mask_key_value,
-        ("password", "passwd", "pwd", "token", "secret", "api"),
-    ),
-    (
-        _CREDENTIAL_HEADER,
-        _mask_header,
-        ("proxy-authorization", "authorization", "x-api-key", "api-key"),
-    ),
-    (_BEARER, _mask_bearer, ("bearer",)),
+    (_URL_PASSWORD, _mask_url_password, ("://",), (0,)),
+    (_API_KEY, _mask_all, ("sk-",), (0,)),
+    # password, passwd, pwd, token, secret, api_key, api-key, apikey
+    (_KEY_VALUE, _mask_key_value, ("passw", "pwd", "token", "secret", "api"), (0,)),
+    # authorization, proxy-authorization; api-key, x-api-key
+    (_CREDENTIAL_HEADER, _mask_header, ("authorization", "api-key"), (0, 2, 6)),
+    (_BEARER, _mask_bearer, ("bearer",), (0,)),
 )
 
 

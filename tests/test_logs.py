@@ -292,8 +292,9 @@ def test_a_1_mb_error_message_is_logged_while_liveness_answers(
     )
     status, log = agent.stop()
     assert status == 0
-    # A bound on a stall, not a timing: masking a megabyte at once took 0.3 s.
-    assert slowest < 0.1, slowest
+    # A bound on a stall, not a timing: masking this line took 0.2-0.6 s of
+    # the loop before, and takes about 0.05 s now (a loaded machine doubles it).
+    assert slowest < 0.15, slowest
     (failure,) = [json.loads(line) for line in log.splitlines() if "exception" in line]
     assert len(failure["exception"]) < 40_000
     assert "more characters)" in failure["exception"]
@@ -319,7 +320,7 @@ def test_a_60000_character_path_in_the_access_log_does_not_block(
     slowest = _slowest_liveness(agent, requests)
     status, log = agent.stop()
     assert status == 0
-    assert slowest < 0.1, slowest
+    assert slowest < 0.15, slowest
     access = [json.loads(line) for line in log.splitlines() if "uvicorn.access" in line]
     assert len(access) == 5
     assert all(len(a["message"]) < 9_000 for a in access)
