@@ -233,7 +233,7 @@ def test_top_level_help_shows_each_summary_whole() -> None:
         "manifests Render the Kubernetes manifests from [tool.greenlang-runtime].",
         "new Create an agent project in DIR/NAME from the template.",
         "run Serve an AgentRuntime (or any ASGI app) with probes, metrics and drain.",
-        "wait-for-dependencies Exit 0 once every configured dependency answers "
+        "wait-for-dependencies Exit 0 once every critical dependency answers "
         "(the Deployment's init container).",
     ):
         assert summary in listing
