@@ -10,6 +10,7 @@ from greenlang_runtime.exceptions import (
     DependencyError,
     GreenlangRuntimeError,
     InvalidInput,
+    LLMBudgetExceeded,
     TargetError,
 )
 from greenlang_runtime.runtime import AgentRuntime
@@ -23,6 +24,7 @@ __all__ = [
     "GreenlangRuntimeError",
     "Identity",
     "InvalidInput",
+    "LLMBudgetExceeded",
     "Settings",
     "TargetError",
     "__version__",

@@ -20,10 +20,12 @@ from greenlang_runtime.exceptions import ConfigError
 __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "MAX_BUDGET_USD",
     "MAX_SECONDS",
     "SecretUrl",
     "check_at_least_one",
     "check_bool",
+    "check_budget_usd",
     "check_head_bytes",
     "check_host",
     "check_log_format",
@@ -33,10 +35,12 @@ __all__ = [
     "check_positive_seconds",
     "check_seconds",
     "check_table_name",
+    "choice_checker",
     "to_bool",
     "to_int",
     "to_lower",
     "to_optional_text",
+    "to_optional_usd",
     "to_seconds",
     "to_text",
     "to_url",
@@ -81,6 +85,41 @@ def to_text(name: str, raw: str) -> str:
 
 def to_optional_text(name: str, raw: str) -> str | None:
     return raw.strip() or None
+
+
+# Budgets are kept in whole nano-USD in Redis, exact below 2**53.
+MAX_BUDGET_USD = 1_000_000
+
+
+def to_optional_usd(name: str, raw: str) -> float | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    raise ConfigError(name, raw, "it must be an amount of USD in plain digits, e.g. 25 or 12.50")
+
+
+def check_budget_usd(name: str, value: object, shown: object) -> None:
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_BUDGET_USD
+    ):
+        raise ConfigError(
+            name, shown, f"it must be an amount of USD above 0 and at most {MAX_BUDGET_USD}"
+        )
+
+
+def choice_checker(choices: tuple[str, ...]) -> Callable[[str, object, object], None]:
+    def check(name: str, value: object, shown: object) -> None:
+        if value not in choices:
+            raise ConfigError(name, shown, f"it must be one of {', '.join(choices)}")
+
+    return check
 
 
 def check_optional_path(name: str, value: object, shown: object) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,7 @@ from greenlang_runtime.config import (
     STARTUP_PATH,
     Settings,
 )
-from greenlang_runtime.exceptions import InvalidInput
+from greenlang_runtime.exceptions import InvalidInput, LLMBudgetExceeded
 from greenlang_runtime.health import Lifecycle, Phase, ProbeResult
 from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
 
@@ -277,6 +278,9 @@ class RuntimeApp:
         except InvalidInput as error:
             await json_response(send, 422, _invalid_input_body(name, error))
             return
+        except LLMBudgetExceeded as error:
+            await _budget_exceeded(send, error)
+            return
         except ResultNotJson as error:
             logger.error("%s (%s)", error, error.__cause__)
             await error_response(send, 500, "invalid_result", str(error))
@@ -323,6 +327,22 @@ def _invalid_input_body(name: str, error: InvalidInput) -> bytes:
             "capability %r raised InvalidInput with details JSON cannot hold; sent without", name
         )
         return error_body("invalid_input", error.message, details=[])
+
+
+async def _budget_exceeded(send: Send, error: LLMBudgetExceeded) -> None:
+    """429 with Retry-After: the seconds to the period's end (or to a retry, Redis down)."""
+    seconds = max(1, math.ceil(error.retry_after))
+    if error.committed is None:
+        message = "The LLM budget cannot be checked now and calls are refused; retry shortly."
+    else:
+        message = "The LLM budget of this period is spent: no LLM call fits in it until it renews."
+    await error_response(
+        send,
+        429,
+        "budget_exceeded",
+        message,
+        [(b"retry-after", str(seconds).encode("ascii"))],
+    )
 
 
 def _is_json(content_type: bytes) -> bool:

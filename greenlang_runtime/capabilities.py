@@ -24,7 +24,7 @@ from greenlang_runtime._observers import CallObserver, Outcome, begin_observers,
 from greenlang_runtime._offload import encode_in_pieces, in_worker
 from greenlang_runtime._slots import Slots
 from greenlang_runtime._typed import Types, resolve, to_json
-from greenlang_runtime.exceptions import CapabilityError, InvalidInput
+from greenlang_runtime.exceptions import CapabilityError, InvalidInput, LLMBudgetExceeded
 from greenlang_runtime.metrics import OTHER, AgentMetrics
 
 __all__ = [
@@ -41,6 +41,8 @@ logger = logging.getLogger("greenlang_runtime")
 # when served over HTTP; each capability has its own, so none starves another.
 SYNC_THREADS: Final = 40
 
+# The caller's fault, or the caller's budget: status="client_error", never an agent error.
+_CLIENT_ERRORS: Final = (InvalidInput, LLMBudgetExceeded)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 # (started, [(observer, token), ...] or None)
 _Begun = tuple[float, "list[tuple[CallObserver, object]] | None"]
@@ -119,7 +121,7 @@ class Capability:
                 if tokens is None:
                     return
                 outcome = "success"
-            elif isinstance(error, InvalidInput):
+            elif isinstance(error, _CLIENT_ERRORS):
                 record(started, False, client_error=True)
                 outcome = "client_error"
             else:

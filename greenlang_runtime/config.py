@@ -181,6 +181,15 @@ class Settings:
         llm_ledger_buffer: ledger rows kept in memory while they wait to be
             written; past it, new rows are dropped (and counted).
         llm_ledger_flush_seconds: time between two writes of the ledger.
+        llm_budget_usd: the LLM budget of one period in USD, shared through
+            Redis; ``None``: no budget (docs/llm.md).
+        llm_budget_period: ``day`` or ``month`` (UTC calendar periods).
+        llm_budget_scope: ``tenant`` (all the tenant's agents share it) or ``agent``.
+        llm_budget_redis_url: the budget's Redis; default ``REDIS_URL``. Shown redacted.
+        llm_budget_on_error: ``allow`` (calls go out unchecked) or ``deny``
+            while the budget's Redis is unreachable.
+        llm_budget_reservation_seconds: how long the reservation of a call
+            whose replica died outlives it.
     """
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
@@ -208,6 +217,12 @@ class Settings:
     llm_ledger_table: str = "greenlang_llm_usage"
     llm_ledger_buffer: int = 100_000
     llm_ledger_flush_seconds: float = 1.0
+    llm_budget_usd: float | None = None
+    llm_budget_period: str = "day"
+    llm_budget_scope: str = "tenant"
+    llm_budget_redis_url: SecretUrl | None = None
+    llm_budget_on_error: str = "allow"
+    llm_budget_reservation_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         for name in SECRET_URLS:
@@ -217,6 +232,15 @@ class Settings:
         for field in fields(self):
             value = getattr(self, field.name)
             _SETTINGS[field.name][1](field.name, value, value)
+        if self.llm_budget_usd is not None and (
+            self.llm_budget_redis_url is None and self.redis_url is None
+        ):
+            raise ConfigError(
+                "GL_LLM_BUDGET_REDIS_URL",
+                "",
+                "a budget (GL_LLM_BUDGET_USD) is shared through Redis: set "
+                "GL_LLM_BUDGET_REDIS_URL or REDIS_URL",
+            )
         if self.http_port == self.metrics_port:
             raise ConfigError(
                 "GL_METRICS_PORT",
@@ -275,7 +299,7 @@ def env_name(field: str) -> str:
 # Settings read from the platform's own variables rather than GL_*.
 _PLATFORM_VARIABLES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 # Settings that hold a password: redacted in every message that quotes them.
-SECRET_URLS = ("database_url", "redis_url", "llm_ledger_url")
+SECRET_URLS = ("database_url", "redis_url", "llm_ledger_url", "llm_budget_redis_url")
 
 
 def parse_setting(field: str, raw: str, name: str | None = None) -> object:
@@ -313,4 +337,10 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "llm_ledger_table": (rules.to_text, rules.check_table_name),
     "llm_ledger_buffer": (rules.to_int, rules.check_at_least_one),
     "llm_ledger_flush_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "llm_budget_usd": (rules.to_optional_usd, rules.check_budget_usd),
+    "llm_budget_period": (rules.to_lower, rules.choice_checker(("day", "month"))),
+    "llm_budget_scope": (rules.to_lower, rules.choice_checker(("tenant", "agent"))),
+    "llm_budget_redis_url": (rules.to_url, rules.url_checker(("redis", "rediss", "unix"))),
+    "llm_budget_on_error": (rules.to_lower, rules.choice_checker(("allow", "deny"))),
+    "llm_budget_reservation_seconds": (rules.to_seconds, rules.check_positive_seconds),
 }

@@ -9,6 +9,7 @@ __all__ = [
     "DependencyError",
     "GreenlangRuntimeError",
     "InvalidInput",
+    "LLMBudgetExceeded",
     "NothingToServe",
     "SpecError",
     "TargetError",
@@ -54,6 +55,45 @@ class InvalidInput(GreenlangRuntimeError, ValueError):
         self.message = message
         self.details = details
         super().__init__(message)
+
+
+class LLMBudgetExceeded(GreenlangRuntimeError):
+    """An LLM call was refused before it was sent: the period's budget has no room for it.
+
+    Raised by an instrumented client when the call's reservation (an upper
+    bound of its cost) does not fit in ``limit - committed - reserved``, or
+    when the budget cannot be checked and ``GL_LLM_BUDGET_ON_ERROR=deny``.
+    Not handled by a capability, it is answered 429 ``budget_exceeded`` with
+    ``Retry-After`` and counted as ``status="client_error"``.
+
+    Args:
+        limit: the period's budget in USD.
+        committed: the period's committed spend in USD, as Redis answered
+            (``None`` when Redis could not be reached).
+        reserved: USD held by calls still running (``None``: unknown).
+        requested: the upper bound of this call's cost in USD.
+        retry_after: seconds until a retry can succeed: to the end of the
+            period, or 10 while the budget cannot be checked.
+        reason: why, as a full sentence.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: float,
+        committed: float | None,
+        reserved: float | None,
+        requested: float,
+        retry_after: float,
+        reason: str,
+    ) -> None:
+        self.limit = limit
+        self.committed = committed
+        self.reserved = reserved
+        self.requested = requested
+        self.retry_after = retry_after
+        self.reason = reason
+        super().__init__(reason)
 
 
 class CheckError(GreenlangRuntimeError):

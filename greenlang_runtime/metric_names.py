@@ -23,6 +23,11 @@ __all__ = [
     "LATENCY_P50",
     "LATENCY_P95",
     "LATENCY_P99",
+    "LLM_BUDGET_EXCESS",
+    "LLM_BUDGET_LIMIT",
+    "LLM_BUDGET_REJECTIONS",
+    "LLM_BUDGET_SPENT",
+    "LLM_BUDGET_UNCHECKED",
     "LLM_COST",
     "LLM_LEDGER_DROPPED",
     "LLM_LEDGER_PENDING",
@@ -63,6 +68,12 @@ LLM_UNPRICED: Final = "agent_llm_unpriced_requests_total"
 LLM_LEDGER_ROWS: Final = "agent_llm_ledger_rows_total"
 LLM_LEDGER_PENDING: Final = "agent_llm_ledger_pending"
 LLM_LEDGER_DROPPED: Final = "agent_llm_ledger_dropped_total"
+# Only with a budget (GL_LLM_BUDGET_USD); label ``scope``.
+LLM_BUDGET_LIMIT: Final = "agent_llm_budget_limit_usd"
+LLM_BUDGET_SPENT: Final = "agent_llm_budget_spent_usd"
+LLM_BUDGET_REJECTIONS: Final = "agent_llm_budget_rejections_total"
+LLM_BUDGET_UNCHECKED: Final = "agent_llm_budget_unchecked_total"
+LLM_BUDGET_EXCESS: Final = "agent_llm_budget_excess_usd_total"
 
 DEPENDENCY_UP: Final = "agent_dependency_up"
 DEPENDENCY_CHECK_DURATION: Final = "agent_dependency_check_duration_seconds"
@@ -88,6 +99,11 @@ ALL_METRICS: Final = (
     LLM_LEDGER_ROWS,
     LLM_LEDGER_PENDING,
     LLM_LEDGER_DROPPED,
+    LLM_BUDGET_LIMIT,
+    LLM_BUDGET_SPENT,
+    LLM_BUDGET_REJECTIONS,
+    LLM_BUDGET_UNCHECKED,
+    LLM_BUDGET_EXCESS,
     DEPENDENCY_UP,
     DEPENDENCY_CHECK_DURATION,
 )

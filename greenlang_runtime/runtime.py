@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -23,7 +24,7 @@ from greenlang_runtime.checks import (
     validate_check,
 )
 from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
-from greenlang_runtime.exceptions import CapabilityError
+from greenlang_runtime.exceptions import CapabilityError, ConfigError
 from greenlang_runtime.health import Lifecycle
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
@@ -107,7 +108,7 @@ class AgentRuntime:
         # price modules are not imported before), or here when a price file
         # is set, so that a bad GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
-        if self.settings.llm_prices_file is not None:
+        if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
             self._llm = self.llm
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
@@ -136,6 +137,11 @@ class AgentRuntime:
         if self.ledger is not None:
             # Stopped first: its last write still has the checks' state to report.
             services.append(self.ledger.writer)
+        if self._llm is not None and self._llm.guard is not None:
+            from greenlang_runtime.llm.budget import BudgetService
+
+            # Stopped after the drain: the calls that ended are settled in Redis.
+            services.append(BudgetService(self._llm.guard))
         if self.tracing is not None:
             self.call_observers.append(self.tracing.capability_spans)
             self.metrics.sampled_trace_id = self.tracing.sampled_trace_id
@@ -306,12 +312,24 @@ class AgentRuntime:
         if self._llm is None:
             from greenlang_runtime.llm._accounting import LLMAccounting
 
+            budget = None
+            if self.settings.llm_budget_usd is not None:
+                from greenlang_runtime.llm.budget import BudgetConfig
+
+                budget = BudgetConfig.from_settings(self.settings)
+                if importlib.util.find_spec("redis") is None:
+                    raise ConfigError(
+                        "GL_LLM_BUDGET_USD",
+                        str(self.settings.llm_budget_usd),
+                        'a budget needs the redis extra: pip install "greenlang-runtime[redis]"',
+                    )
             self._llm = LLMAccounting(
                 self.identity,
                 self.registry,
                 self.settings.llm_prices_file,
                 self.ledger,
                 self._llm_metrics,
+                budget,
             )
         return self._llm
 

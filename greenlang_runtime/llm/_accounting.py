@@ -9,7 +9,9 @@ libraries or the price data until a client is instrumented.
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -18,6 +20,9 @@ from greenlang_runtime.llm._calls import LedgerSink, Recorder
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.llm._price_file import load_price_file
 from greenlang_runtime.llm.pricing import PROVIDERS, Price, PriceBook
+
+if TYPE_CHECKING:
+    from greenlang_runtime.llm.budget import BudgetConfig, BudgetGuard, BudgetStatus
 
 __all__ = ["LLMAccounting"]
 
@@ -37,6 +42,9 @@ class LLMAccounting:
         ledger: where each call also goes as one row (the usage ledger), if anywhere.
         metrics: the collector to count in (the runtime's, registered at its
             start); ``None`` makes one and registers it in ``registry``.
+        budget: an LLM budget shared through Redis (``GL_LLM_BUDGET_*``):
+            every call is reserved before it is sent and settled at its end.
+        clock: seconds since the epoch; decides the budget's period.
     """
 
     def __init__(
@@ -46,11 +54,18 @@ class LLMAccounting:
         prices_file: str | None = None,
         ledger: LedgerSink | None = None,
         metrics: LLMMetrics | None = None,
+        budget: BudgetConfig | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         overrides = load_price_file(prices_file) if prices_file else None
         self.metrics = metrics if metrics is not None else LLMMetrics(identity, registry)
         self.prices = PriceBook(overrides)
-        self._recorder = Recorder(self.metrics, self.prices, ledger)
+        self.guard: BudgetGuard | None = None
+        if budget is not None:
+            from greenlang_runtime.llm.budget import BudgetGuard
+
+            self.guard = BudgetGuard(budget, identity, self.prices, registry=registry, clock=clock)
+        self._recorder = Recorder(self.metrics, self.prices, ledger, self.guard)
 
     def instrument(self, client: _C) -> _C:
         """Count the calls of an ``anthropic`` or ``openai`` client (sync or async).
@@ -65,6 +80,18 @@ class LLMAccounting:
         # Load the price data now rather than on the first call.
         warm_up()
         return instrumented
+
+    def budget(self) -> BudgetStatus | None:
+        """The budget's limit, committed and reserved spend and period end; ``None``: no budget.
+
+        One Redis read (blocking; async code uses :meth:`budget_async`).
+        ``committed`` and ``reserved`` are ``None`` while Redis is unreachable.
+        """
+        return None if self.guard is None else self.guard.status()
+
+    async def budget_async(self) -> BudgetStatus | None:
+        """:meth:`budget` over the async Redis client, for code on an event loop."""
+        return None if self.guard is None else await self.guard.status_async()
 
     def set_price(
         self,

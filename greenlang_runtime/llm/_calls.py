@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from greenlang_runtime.llm._collector import LLMMetrics
+    from greenlang_runtime.llm.budget import BudgetGuard, Hold
     from greenlang_runtime.llm.pricing import PriceBook
 
 __all__ = ["Call", "LedgerSink", "Recorder", "Route", "shown"]
@@ -100,6 +101,7 @@ class Call:
         "done",
         "first_token",
         "hide_usage_chunk",
+        "hold",
         "model",
         "problems",
         "provider",
@@ -112,9 +114,17 @@ class Call:
     )
 
     def __init__(
-        self, recorder: Recorder, provider: str, route: Route, model: str, span: Span | None
+        self,
+        recorder: Recorder,
+        provider: str,
+        route: Route,
+        model: str,
+        span: Span | None,
+        hold: Hold | None = None,
     ) -> None:
         self.recorder = recorder
+        # The call's budget reservation, settled when the call is recorded.
+        self.hold = hold
         self.provider = provider
         self.route = route
         self.model = model
@@ -204,21 +214,28 @@ class Recorder:
     """
 
     def __init__(
-        self, metrics: LLMMetrics, prices: PriceBook, ledger: LedgerSink | None = None
+        self,
+        metrics: LLMMetrics,
+        prices: PriceBook,
+        ledger: LedgerSink | None = None,
+        guard: BudgetGuard | None = None,
     ) -> None:
         self.metrics = metrics
         self.prices = prices
         self.ledger = ledger
         if ledger is not None:
             ledger.before_flush = self.drain
+        # Reserves before each call is sent (llm/_instrument.py) when a budget is set.
+        self.guard = guard
         self._pending: deque[_Finished] = deque()
         self._drain_lock = threading.Lock()
         self._day = (-1, datetime.date(1970, 1, 1))
         metrics.before_collect = self.drain
 
-    def start(self, provider: str, route: Route, model: str) -> Call:
+    def start(self, provider: str, route: Route, model: str, hold: Hold | None = None) -> Call:
         """A new call of ``model`` on ``route``, with its span when tracing is configured."""
-        return Call(self, provider, route, model, start_span(provider, route.operation, model))
+        span = start_span(provider, route.operation, model)
+        return Call(self, provider, route, model, span, hold)
 
     def record(self, call: Call, error: BaseException | None) -> None:
         """Queue ``call`` for counting; end its span."""
@@ -229,6 +246,10 @@ class Recorder:
             end_span(call.span, call.response_model, call.usage, error)
         model = call.response_model or call.model
         pending = self._pending
+        ended = time.time()
+        if call.hold is not None:
+            # Priced as the counters price it: this model, on the UTC day it ended.
+            call.hold.settle(call.provider, model, call.usage, ended)
         # deque.append is atomic: no lock on the call path.
         pending.append(
             (
@@ -238,7 +259,7 @@ class Recorder:
                 error is not None,
                 seconds,
                 call.first_token,
-                time.time(),
+                ended,
                 call.abandoned,
                 mark,
                 call.problems,

@@ -77,6 +77,11 @@ def _model(options: Any) -> str:
     return model if isinstance(model, str) and model else "unknown"
 
 
+def _extra(options: Any) -> Any:
+    """The ``extra_body`` the client merges into the request body."""
+    return getattr(options, "extra_json", None)
+
+
 def _sync_request(
     cls_request: Callable[..., Any],
     ref: Any,
@@ -89,7 +94,11 @@ def _sync_request(
         route = routes.get(options.url)
         if route is None:
             return cls_request(ref(), cast_to, options, stream=stream, stream_cls=stream_cls)
-        call = recorder.start(provider, route, _model(options))
+        model, guard = _model(options), recorder.guard
+        hold = None
+        if guard is not None:  # raises LLMBudgetExceeded before anything is sent
+            hold = guard.reserve(provider, options.url, model, options.json_data, _extra(options))
+        call = recorder.start(provider, route, model, hold)
         if stream and route.include_usage:
             from greenlang_runtime.llm.openai import with_usage
 
@@ -129,7 +138,13 @@ def _async_request(
         route = routes.get(options.url)
         if route is None:
             return await cls_request(ref(), cast_to, options, stream=stream, stream_cls=stream_cls)
-        call = recorder.start(provider, route, _model(options))
+        model, guard = _model(options), recorder.guard
+        hold = None
+        if guard is not None:  # raises LLMBudgetExceeded before anything is sent
+            hold = await guard.reserve_async(
+                provider, options.url, model, options.json_data, _extra(options)
+            )
+        call = recorder.start(provider, route, model, hold)
         if stream and route.include_usage:
             from greenlang_runtime.llm.openai import with_usage
 
