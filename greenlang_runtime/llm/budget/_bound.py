@@ -43,10 +43,16 @@ _OUTPUT_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
+# The clients' markers of an argument left out (dropped before sending).
+_OMITTED: Final = frozenset({"NotGiven", "Omit"})
+
+
 def request_bytes(body: Any, extra: Any = None) -> int:
     """The size of the request's JSON body (and its ``extra_body``) in UTF-8 bytes."""
     size = 0
     for part in (body, extra):
+        if isinstance(part, Mapping):
+            part = {k: v for k, v in part.items() if type(v).__name__ not in _OMITTED}
         if part:
             text = json.dumps(part, ensure_ascii=False, separators=(",", ":"), default=str)
             size += len(text.encode("utf-8", "surrogatepass"))

@@ -454,6 +454,14 @@ class BudgetGuard:
         await self._settles_sent()
         return await anyio.to_thread.run_sync(self.settler.flush, timeout)
 
+    async def aclose(self, timeout: float = 2.0) -> None:
+        """From the event loop the async client runs on: settle what is queued, then close all."""
+        import anyio.to_thread
+
+        await self.flush_async(timeout)
+        await self._store.aclose()
+        await anyio.to_thread.run_sync(self.close, timeout)
+
     def close(self, timeout: float = 2.0) -> None:
         """Settle what is queued (up to ``timeout``), stop the settler, close the connections."""
         self.settler.close(timeout)
@@ -549,10 +557,7 @@ class BudgetService:
 
     async def stop(self) -> None:
         """Settle the calls that ended (up to the timeout), then close."""
-        import anyio.to_thread
-
-        await self._guard.flush_async(self._timeout)
-        await anyio.to_thread.run_sync(self._guard.close, self._timeout)
+        await self._guard.aclose(self._timeout)
 
 
 def _utc_day(when: float) -> datetime.date:

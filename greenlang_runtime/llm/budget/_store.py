@@ -100,6 +100,13 @@ class RedisStore:
         answer = await self._async_scripts[script](keys=keys, args=args)
         return [int(value) for value in answer]
 
+    async def aclose(self) -> None:
+        """Close the async client's connections, if it belongs to the running loop."""
+        client = self._async
+        if client is not None and self._loop is asyncio.get_running_loop():
+            self._async = self._loop = None
+            await client.aclose()
+
     def close(self) -> None:
         """Close the sync client's connections (the async ones close with their loop)."""
         client, self._sync = self._sync, None
