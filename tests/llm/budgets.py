@@ -39,9 +39,10 @@ TENANT = "tenant-a"
 IDENTITY = Identity(agent_id="test-agent", version="1.2.3", tenant_id=TENANT)
 
 
-def utc(*fields: int) -> float:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:
     """Seconds since the epoch of a UTC date and time."""
-    return datetime.datetime(*fields, tzinfo=datetime.UTC).timestamp()  # type: ignore[misc]
+    moment = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC)
+    return moment.timestamp()
 
 
 class Clock:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -39,10 +38,10 @@ DAY = "2026-06-15"
 
 
 @pytest.fixture
-def store(redis: RedisServer) -> Iterator[RedisServer]:
+def store(redis: RedisServer) -> RedisServer:
     """The session's Redis, emptied for the test."""
     redis_lib.Redis.from_url(redis.url).flushdb()
-    yield redis
+    return redis
 
 
 @pytest.fixture
@@ -333,7 +332,7 @@ def test_agent_scope_keeps_one_budget_per_agent(store: RedisServer, fake: FakeLL
 def test_a_call_past_its_bound_is_committed_in_full_and_counted(
     store: RedisServer, fake: FakeLLMServer, keys: BudgetKeys, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A tiny request reporting 1000 input tokens: its whole cost is committed, the excess counted."""
+    """A tiny request reporting 1000 input tokens: its whole cost committed, the excess counted."""
     fake.usage = USAGE
     registry = CollectorRegistry()
     accounting = make_accounting(store.url, 1.0, Clock(NOON), registry)

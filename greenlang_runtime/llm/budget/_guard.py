@@ -447,20 +447,20 @@ class BudgetGuard:
         """Wait until every ended call is settled in Redis; ``False`` at the timeout."""
         return self.settler.flush(timeout)
 
-    async def flush_async(self, timeout: float = 5.0) -> bool:
+    async def flush_async(self, seconds: float = 5.0) -> bool:
         """:meth:`flush` from an event loop: its own settle tasks first, then the thread's."""
         import anyio.to_thread
 
         await self._settles_sent()
-        return await anyio.to_thread.run_sync(self.settler.flush, timeout)
+        return await anyio.to_thread.run_sync(self.settler.flush, seconds)
 
-    async def aclose(self, timeout: float = 2.0) -> None:
+    async def aclose(self, seconds: float = 2.0) -> None:
         """From the event loop the async client runs on: settle what is queued, then close all."""
         import anyio.to_thread
 
-        await self.flush_async(timeout)
+        await self.flush_async(seconds)
         await self._store.aclose()
-        await anyio.to_thread.run_sync(self.close, timeout)
+        await anyio.to_thread.run_sync(self.close, seconds)
 
     def close(self, timeout: float = 2.0) -> None:
         """Settle what is queued (up to ``timeout``), stop the settler, close the connections."""
