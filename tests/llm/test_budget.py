@@ -384,13 +384,15 @@ def test_budget_reports_limit_committed_reserved_and_period_end(
     assert status.remaining == pytest.approx(0.5 - COST - status.reserved)
 
 
-def test_no_budget_reports_none(fake: FakeLLMServer) -> None:
-    """Without GL_LLM_BUDGET_USD there is no guard and budget() is None."""
+def test_no_budget_reports_none() -> None:
+    """Without GL_LLM_BUDGET_USD: no guard, budget() is None, no budget series."""
     from tests.llm.budgets import IDENTITY
 
-    accounting = LLMAccounting(IDENTITY, CollectorRegistry())
+    registry = CollectorRegistry()
+    accounting = LLMAccounting(IDENTITY, registry)
     assert accounting.guard is None
     assert accounting.budget() is None
+    assert sample(registry, "agent_llm_budget_limit_usd") is None
 
 
 def test_redis_down_allow_lets_calls_through_unchecked_and_commits_them_later(

@@ -26,7 +26,6 @@ committed once Redis is back) and ``deny`` refuses them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import itertools
 import logging
@@ -108,6 +107,10 @@ class BudgetStatus:
 class Hold:
     """One call's reservation, from its admission to its settle (which happens once).
 
+    The call holds it; the guard only refers to it weakly (to refresh its
+    expiry while the call runs). There is no finaliser here: a call's own
+    end, collected streams included, settles it with the actual usage, and
+    a hold lost any other way stops being refreshed and expires.
     ``checked`` is ``False`` for a call let through while Redis was
     unreachable (``allow``): its cost is committed when Redis is back.
     """
@@ -131,14 +134,6 @@ class Hold:
             return
         self.settled = True
         self.guard.settle(self, provider, model, usage, ended)
-
-    def __del__(self) -> None:
-        # Dropped without a settle (its call object lost): release it now
-        # rather than leave it held until it expires.
-        if not self.settled:
-            self.settled = True
-            with contextlib.suppress(Exception):  # a finaliser has nobody to tell
-                self.guard.settle(self, "", "", None, 0.0)
 
 
 class BudgetGuard:
@@ -288,6 +283,8 @@ class BudgetGuard:
             )
         if hold.amount > 0:
             self._live[hold.id] = hold
+            if not self.settler.running:
+                self.settler.start()  # it refreshes the reservations of running calls
         return hold
 
     def _unchecked(self, hold: Hold, error: BaseException | None) -> Hold:

@@ -67,6 +67,11 @@ class Settler:
             self.start()
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread has been started."""
+        return self._thread is not None
+
     def start(self) -> None:
         """Start the thread (once)."""
         with self._lock:
