@@ -21,6 +21,7 @@ __all__ = [
     "TABLE",
     "ArgoCD",
     "Costs",
+    "LLMBudget",
     "Resources",
     "Scaling",
     "Slo",
@@ -92,6 +93,19 @@ class Costs:
     cpu_hour_usd: float = 0.04
     memory_gib_hour_usd: float = 0.005
     storage_gib_month_usd: float = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class LLMBudget:
+    """The LLM budget shared through Redis (``[tool.greenlang-runtime.llm-budget]``).
+
+    Rendered into the ConfigMap as ``GL_LLM_BUDGET_USD``, ``_PERIOD`` and
+    ``_SCOPE``; the Redis is the agent's ``REDIS_URL``.
+    """
+
+    usd: float
+    period: str = "day"
+    scope: str = "tenant"
 
 
 @dataclass(frozen=True, slots=True)

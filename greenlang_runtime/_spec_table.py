@@ -27,6 +27,7 @@ _SCALING_KEYS = (
 _OVERRIDE_KEYS = (*_RESOURCE_KEYS, *_SCALING_KEYS, "image-digest")
 _SLO_KEYS = ("availability-percent", "p95-latency-seconds", "error-rate-percent")
 _COST_KEYS = ("cpu-hour-usd", "memory-gib-hour-usd", "storage-gib-month-usd")
+_BUDGET_KEYS = ("usd", "period", "scope")
 _ARGOCD_KEYS = ("repo-url", "path", "target-revision", "project")
 _KEYS = (
     "app",
@@ -52,6 +53,7 @@ _KEYS = (
     "prometheus-url",
     "argocd",
     "costs",
+    "llm-budget",
     "resources",
     "scaling",
     "environments",
@@ -129,6 +131,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
         ),
         "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
         "costs": _costs(table.get("costs", {})),
+        "llm_budget": _llm_budget(table),
         "resources": _resources("resources", resources, _spec.Resources()),
         "scaling": _scaling("scaling", scaling, _spec.Scaling()),
         "environments": overrides,
@@ -249,6 +252,27 @@ def _costs(value: object) -> _spec.Costs:
         for key in _COST_KEYS
     }
     return _spec.Costs(**prices)
+
+
+def _llm_budget(table: Mapping[str, object]) -> _spec.LLMBudget | None:
+    if "llm-budget" not in table:
+        return None
+    budget = rules.table("llm-budget", table["llm-budget"], _BUDGET_KEYS)
+    if "usd" not in budget:
+        raise SpecError("llm-budget.usd", None, "it is required: the budget of one period in USD")
+    dependencies = table.get("dependencies", [])
+    if not isinstance(dependencies, list) or "redis" not in dependencies:
+        raise SpecError(
+            "llm-budget",
+            dict(budget),
+            'a budget is shared through Redis: add "redis" to dependencies '
+            "(its REDIS_URL comes from the agent's Secret)",
+        )
+    return _spec.LLMBudget(
+        usd=rules.number("llm-budget.usd", budget["usd"], 0, 1e6),
+        period=rules.choice("llm-budget.period", budget.get("period", "day"), ("day", "month")),
+        scope=rules.choice("llm-budget.scope", budget.get("scope", "tenant"), ("tenant", "agent")),
+    )
 
 
 def _argocd(value: object) -> _spec.ArgoCD:

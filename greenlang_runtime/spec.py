@@ -26,6 +26,7 @@ from greenlang_runtime._spec_model import (
     TABLE,
     ArgoCD,
     Costs,
+    LLMBudget,
     Resources,
     Scaling,
     Slo,
@@ -51,6 +52,7 @@ __all__ = [
     "ArgoCD",
     "Costs",
     "EnvironmentSpec",
+    "LLMBudget",
     "Resources",
     "Scaling",
     "Slo",
@@ -113,6 +115,7 @@ class AgentSpec:
     prometheus_url: str = DEFAULT_PROMETHEUS_URL
     argocd: ArgoCD | None = None
     costs: Costs = field(default_factory=Costs)
+    llm_budget: LLMBudget | None = None
     resources: Resources = field(default_factory=Resources)
     scaling: Scaling = field(default_factory=Scaling)
     environments: Mapping[str, Mapping[str, object]] = field(default_factory=dict)

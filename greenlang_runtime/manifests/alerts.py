@@ -21,6 +21,7 @@ from greenlang_runtime.manifests._scenarios import (
     agent_matchers,
     sample_labels,
 )
+from greenlang_runtime.manifests.budget_alerts import budget_alerts
 from greenlang_runtime.manifests.burn_alerts import burn_alerts
 from greenlang_runtime.manifests.slo import BY
 from greenlang_runtime.spec import AgentSpec
@@ -185,5 +186,9 @@ _THRESHOLD_ALERTS: tuple[Callable[[AgentSpec], Alert], ...] = (
 
 
 def alerts(spec: AgentSpec) -> list[Alert]:
-    """The SLO burn alerts, then the error-rate, crash-loop and saturation alerts."""
-    return [*burn_alerts(spec), *(make(spec) for make in _THRESHOLD_ALERTS)]
+    """The SLO burn alerts, the error-rate, crash-loop and saturation alerts, the LLM budget's."""
+    return [
+        *burn_alerts(spec),
+        *(make(spec) for make in _THRESHOLD_ALERTS),
+        *budget_alerts(spec),
+    ]

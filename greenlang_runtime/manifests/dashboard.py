@@ -7,6 +7,7 @@ from typing import Any
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.manifests._meta import CONTAINER, Document, metadata, pod_pattern
+from greenlang_runtime.manifests.budget_alerts import budget_used
 from greenlang_runtime.manifests.costs import COST_RECORD
 from greenlang_runtime.manifests.slo import BUDGET_DAYS, budget_record, ratio_record, slis
 from greenlang_runtime.spec import EnvironmentSpec
@@ -37,6 +38,8 @@ def dashboard_json(env: EnvironmentSpec) -> dict[str, Any]:
         ("SLOs: error budget left and burn rates", _slo_panels(env)),
         ("Cost per tenant and agent (USD per hour)", _cost_panels(env)),
     ]
+    if spec.llm_budget is not None:
+        sections.append(("LLM budget of the period", _budget_panels(env)))
     return {
         "title": f"Agent {spec.agent_id} ({spec.tenant})",
         "uid": f"{spec.tenant}-{spec.agent_id}"[:40],
@@ -201,6 +204,29 @@ def _cost_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
         kind="stat",
     )
     return [agent, tenant, total]
+
+
+def _budget_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
+    """The share of the LLM budget used, its USD figures, and the calls it refused."""
+    own = _own(env)
+    used = _panel("LLM budget used", budget_used(own), "percentunit", kind="gauge", threshold=0.8)
+    usd = _panel(
+        "LLM budget: committed and limit (USD)",
+        f"max({names.LLM_BUDGET_SPENT}{{{own}}})",
+        "currencyUSD",
+        extra=f"max({names.LLM_BUDGET_LIMIT}{{{own}}})",
+    )
+    usd["targets"][0]["legendFormat"] = "committed"
+    usd["targets"][1]["legendFormat"] = "limit"
+    refused = _panel(
+        "LLM calls refused and unchecked",
+        f"sum(rate({names.LLM_BUDGET_REJECTIONS}{{{own}}}[5m]))",
+        "reqps",
+        extra=f"sum(rate({names.LLM_BUDGET_UNCHECKED}{{{own}}}[5m]))",
+    )
+    refused["targets"][0]["legendFormat"] = "refused"
+    refused["targets"][1]["legendFormat"] = "unchecked (Redis unreachable)"
+    return [used, usd, refused]
 
 
 def _burn_annotation(env: EnvironmentSpec) -> dict[str, Any]:

@@ -74,9 +74,16 @@ def config_name(env: EnvironmentSpec) -> str:
 def runtime_settings(env: EnvironmentSpec) -> dict[str, str]:
     """The ``GL_*`` variables the ConfigMap sets: the spec's ports, the runtime's timings."""
     ports = {"http_port": env.agent.http_port, "metrics_port": env.agent.metrics_port}
-    return {
+    settings = {
         env_name(name): _plain(ports.get(name, getattr(_DEFAULTS, name))) for name in _CONFIGURED
     }
+    budget = env.agent.llm_budget
+    if budget is not None:
+        # Shared through the REDIS_URL of the agent's Secret (the spec requires redis).
+        settings[env_name("llm_budget_usd")] = _plain(budget.usd)
+        settings[env_name("llm_budget_period")] = budget.period
+        settings[env_name("llm_budget_scope")] = budget.scope
+    return settings
 
 
 def grace_period_seconds() -> int:
