@@ -6,14 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv tools check format test demo bench clean checkov
 
-# hypothesis (the property tests of the LLM usage ledger) belongs in the dev
-# group; it is named here until pyproject.toml takes it.
-TEST_EXTRAS := "hypothesis>=6"
-
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev --group bench $(TEST_EXTRAS)
+	$(BIN)/python -m pip install --quiet -e ".[all]" --group dev --group bench
 	touch $(STAMP)
 
 venv: $(STAMP)
