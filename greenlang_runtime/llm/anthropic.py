@@ -34,42 +34,40 @@ def _fields(call: Call, report: Any, name: str) -> dict[str, Any] | None:
 
 def _fill(call: Call, report: Any) -> None:
     """Set the call's usage from a ``Usage`` report of a whole message (or ``message_start``)."""
-    fields = getattr(report, "__dict__", None)
-    if type(fields) is not dict:
+    try:
+        inp, out = report.input_tokens or 0, report.output_tokens or 0
+        read, written = report.cache_read_input_tokens or 0, report.cache_creation_input_tokens or 0
+        split = report.cache_creation
+    except AttributeError:  # not the client's Usage model: a list, a string, a number
         _fields(call, report, "usage")
         return
-    usage, get, top = call.usage, fields.get, MAX_COUNT
-    # Runs on every call: a whole number in range is taken inline; anything
-    # else (None included) goes through Call.count.
-    v = get("input_tokens")
-    usage.input = v if type(v) is int and 0 <= v <= top else call.count("input_tokens", v)
-    v = get("output_tokens")
-    usage.output = v if type(v) is int and 0 <= v <= top else call.count("output_tokens", v)
-    v = get("cache_read_input_tokens")
-    usage.cache_read = (
-        v if type(v) is int and 0 <= v <= top else call.count("cache_read_input_tokens", v)
-    )
-    v = get("cache_creation_input_tokens")
-    written = (
-        v if type(v) is int and 0 <= v <= top else call.count("cache_creation_input_tokens", v)
-    )
-    hour = 0
-    split = get("cache_creation")
+    hour = five = 0
     if split is not None:
-        durations = getattr(split, "__dict__", None)
-        if type(durations) is dict:
-            v = durations.get("ephemeral_1h_input_tokens")
-            hour = (
-                v
-                if type(v) is int and 0 <= v <= top
-                else call.count("ephemeral_1h_input_tokens", v)
-            )
-            if not written:
-                v = durations.get("ephemeral_5m_input_tokens")
-                written = hour + call.count("ephemeral_5m_input_tokens", v)
-        else:
+        try:
+            hour = split.ephemeral_1h_input_tokens or 0
+            five = split.ephemeral_5m_input_tokens or 0
+        except AttributeError:
             _fields(call, split, "cache_creation")
-    _set_written(usage, written, hour)
+    # Runs on every call: the usual report (whole numbers in range; a false
+    # value is 0) passes one check; only the others are read field by field.
+    if not (
+        type(inp) is int
+        and type(out) is int
+        and type(read) is int
+        and type(written) is int
+        and type(hour) is int
+        and type(five) is int
+        # OR of whole numbers: negative if any is, and above the bound if any is.
+        and 0 <= (inp | out | read | written | hour | five) <= MAX_COUNT
+    ):
+        inp, out = call.count("input_tokens", inp), call.count("output_tokens", out)
+        read = call.count("cache_read_input_tokens", read)
+        written = call.count("cache_creation_input_tokens", written)
+        hour = call.count("ephemeral_1h_input_tokens", hour)
+        five = call.count("ephemeral_5m_input_tokens", five)
+    usage = call.usage
+    usage.input, usage.output, usage.cache_read = inp, out, read
+    _set_written(usage, written or hour + five, hour)
 
 
 def _set_written(usage: Usage, written: int, one_hour: int) -> None:
