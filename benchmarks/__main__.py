@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks import (
     bodies,
+    budget,
     direct_call,
     footprint,
     http_loopback,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "bodies": bodies.run,
     "ledger": ledger.run,
     "masking": masking.run,
+    "budget": budget.run,
 }
 _LIBRARIES = (
     "starlette",
