@@ -22,7 +22,7 @@ from benchmarks._common import (
     table,
     verdict,
 )
-from greenlang_runtime._http import parse_json
+from greenlang_runtime.serving._http import parse_json
 
 __all__ = ["crossover", "large_bodies", "run", "slow_bodies"]
 

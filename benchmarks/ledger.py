@@ -49,11 +49,11 @@ def _call_path_us() -> tuple[list[float], list[float], list[float], list[float]]
     import anthropic
 
     from greenlang_runtime import AgentRuntime
-    from greenlang_runtime import _fake_wire as wire
     from greenlang_runtime.config import SecretUrl, Settings
     from greenlang_runtime.ledger._context import current_capability
     from greenlang_runtime.llm import anthropic as provider
     from greenlang_runtime.llm._streams import follow
+    from greenlang_runtime.testing import _fake_wire as wire
 
     # Nothing connects: the writer only runs in a served agent's lifespan.
     url = SecretUrl("postgresql://bench:bench@127.0.0.1:1/bench")

@@ -145,9 +145,9 @@ def _per_chunk_ns() -> float:
     from pydantic import TypeAdapter
 
     from greenlang_runtime import AgentRuntime
-    from greenlang_runtime import _fake_wire as wire
     from greenlang_runtime.llm import anthropic as provider
     from greenlang_runtime.llm._streams import _SyncEvents
+    from greenlang_runtime.testing import _fake_wire as wire
 
     adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
     words = ["word "] * 1000
@@ -179,9 +179,9 @@ def _accounting_alone_us() -> tuple[float, float]:
     import anthropic
 
     from greenlang_runtime import AgentRuntime
-    from greenlang_runtime import _fake_wire as wire
     from greenlang_runtime.llm import anthropic as provider
     from greenlang_runtime.llm._streams import follow
+    from greenlang_runtime.testing import _fake_wire as wire
 
     runtime = AgentRuntime(agent_id="bench-llm", environ={})
     runtime.instrument(anthropic.Anthropic(api_key="bench"))

@@ -75,8 +75,8 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
     Without MODULE:ATTR, serves the `app` of [tool.greenlang-runtime] in
     ./pyproject.toml.
     """
-    from greenlang_runtime._target import check_servable, load_target, project_target
     from greenlang_runtime.runtime import AgentRuntime
+    from greenlang_runtime.serving._target import check_servable, load_target, project_target
 
     directory = Path.cwd()
     try:
@@ -123,11 +123,11 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
 
     from greenlang_runtime._redact import redact_text
     from greenlang_runtime._setting_rules import check_positive_seconds, to_seconds
-    from greenlang_runtime._target import load_target
     from greenlang_runtime.checks import DependencyMetrics, configured_checks
     from greenlang_runtime.checks.wait import wait_for_dependencies as wait
     from greenlang_runtime.config import Settings
     from greenlang_runtime.runtime import AgentRuntime
+    from greenlang_runtime.serving._target import load_target
 
     try:
         # The rule of every time setting: a nan or inf timeout would never strike.

@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from prometheus_client import CollectorRegistry
 
-from greenlang_runtime._http import ASGIApp
-from greenlang_runtime._lifespan import Hook, Lifespan, Service
-from greenlang_runtime._metrics_app import DefaultRegistry, make_metrics_app
-from greenlang_runtime._tasks import TaskTracker
-from greenlang_runtime._watchdog import LoopWatchdog
-from greenlang_runtime.asgi import RuntimeApp
-from greenlang_runtime.capabilities import CallObserver, Capability, describe
+from greenlang_runtime.capabilities._capability import CallObserver, Capability, describe
 from greenlang_runtime.checks import (
     DependencyMetrics,
     configured_checks,
@@ -25,9 +19,15 @@ from greenlang_runtime.checks import (
 )
 from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
 from greenlang_runtime.exceptions import CapabilityError, ConfigError
-from greenlang_runtime.health import Lifecycle
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
+from greenlang_runtime.serving._http import ASGIApp
+from greenlang_runtime.serving._lifespan import Hook, Lifespan, Service
+from greenlang_runtime.serving._metrics_app import DefaultRegistry, make_metrics_app
+from greenlang_runtime.serving._tasks import TaskTracker
+from greenlang_runtime.serving._watchdog import LoopWatchdog
+from greenlang_runtime.serving.app import RuntimeApp
+from greenlang_runtime.serving.lifecycle import Lifecycle
 from greenlang_runtime.tracing import make_tracing
 
 if TYPE_CHECKING:
@@ -356,7 +356,7 @@ class AgentRuntime:
         Raises ``SystemExit`` with a non-zero status when serving fails
         (a port in use, a failed startup).
         """
-        from greenlang_runtime.server import run
+        from greenlang_runtime.serving.server import run
 
         status = run(
             self.asgi_app,

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import bucket_bounds, cumulative, histogram
+from greenlang_runtime.metrics._families import bucket_bounds, cumulative, histogram
 
 __all__ = ["CHECK_BUCKETS", "DependencyMetrics"]
 

@@ -19,7 +19,9 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import (
+from greenlang_runtime.config import Identity
+from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
+from greenlang_runtime.metrics._families import (
     OTHER,
     BoundedLabel,
     bucket_bounds,
@@ -27,8 +29,6 @@ from greenlang_runtime._families import (
     cumulative,
     histogram,
 )
-from greenlang_runtime.config import Identity
-from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
 
 __all__ = [
     "DURATION_BUCKETS",

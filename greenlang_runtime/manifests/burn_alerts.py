@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import bucket_bounds
 from greenlang_runtime.manifests._scenarios import (
     Alert,
     Check,
@@ -49,6 +48,7 @@ from greenlang_runtime.manifests.slo import (
     slis,
 )
 from greenlang_runtime.metrics import DURATION_BUCKETS
+from greenlang_runtime.metrics._families import bucket_bounds
 from greenlang_runtime.spec import AgentSpec
 
 __all__ = [

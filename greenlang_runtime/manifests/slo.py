@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import bucket_bounds
 from greenlang_runtime.metrics import DURATION_BUCKETS
+from greenlang_runtime.metrics._families import bucket_bounds
 from greenlang_runtime.spec import AgentSpec
 
 __all__ = [

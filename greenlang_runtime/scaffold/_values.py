@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from greenlang_runtime import _spec_rules as rules
 from greenlang_runtime.exceptions import ConfigError, SpecError
 from greenlang_runtime.spec import (
     DEFAULT_REGISTRY,
@@ -23,6 +22,7 @@ from greenlang_runtime.spec import (
     ROLLOUTS,
     SLA_TIERS,
 )
+from greenlang_runtime.spec import _rules as rules
 
 __all__ = ["FIELDS", "FIELDS_BY_KEY", "Field", "ProjectValues", "check_name", "package_name"]
 

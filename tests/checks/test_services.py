@@ -15,7 +15,7 @@ from greenlang_runtime import AgentRuntime, Settings
 from greenlang_runtime.testing import RuntimeClient, metric_value
 from tests.helpers import ServedAgent
 from tests.servers import BlackHole, PostgresServer, RedisServer
-from tests.test_health import FAST, poll
+from tests.serving.test_lifecycle import FAST, poll
 
 pytestmark = pytest.mark.integration
 

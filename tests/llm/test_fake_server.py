@@ -11,8 +11,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from greenlang_runtime import _fake_wire as wire
 from greenlang_runtime.testing import FakeUsage
+from greenlang_runtime.testing import _fake_wire as wire
 
 USAGE = FakeUsage(
     input_tokens=700,

@@ -23,8 +23,8 @@ import pytest
 from prometheus_client import generate_latest
 
 from greenlang_runtime import AgentRuntime
-from greenlang_runtime._fake_wire import RawUsage
 from greenlang_runtime.testing import FakeLLMServer, FakeUsage
+from greenlang_runtime.testing._fake_wire import RawUsage
 from tests.llm.conftest import TOKEN_TYPES, Read
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import greenlang_runtime.manifests
 
-SERVING = ["uvicorn", "starlette", "greenlang_runtime.server", "greenlang_runtime._listener"]
+SERVING = [
+    "uvicorn",
+    "starlette",
+    "greenlang_runtime.serving.server",
+    "greenlang_runtime.serving._listener",
+]
 
 
 def test_rendering_in_a_fresh_interpreter_imports_no_server() -> None:
@@ -36,9 +41,9 @@ def test_builders_import_only_config_spec_and_metric_names() -> None:
         "greenlang_runtime.spec",
         "greenlang_runtime.metric_names",
         "greenlang_runtime.metrics",  # DURATION_BUCKETS only: a constant of the collector
-        "greenlang_runtime._families",  # bucket_bounds only: the le labels the exposition writes
+        "greenlang_runtime.metrics._families",  # bucket_bounds only: the le labels the exposition writes
         "greenlang_runtime.exceptions",
-        "greenlang_runtime._spec_rules",
+        "greenlang_runtime.spec._rules",
         "greenlang_runtime._bad_input",  # the CLI command's one error class
     }
     package = Path(greenlang_runtime.manifests.__file__).parent

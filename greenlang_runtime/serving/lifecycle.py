@@ -6,8 +6,8 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-from greenlang_runtime._watchdog import LoopWatchdog
 from greenlang_runtime.checks import CheckRunner
+from greenlang_runtime.serving._watchdog import LoopWatchdog
 
 __all__ = ["Lifecycle", "Phase", "ProbeResult"]
 

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenlang_runtime._spec_model import (
+from greenlang_runtime.config import ENVIRONMENTS
+from greenlang_runtime.exceptions import SpecError
+from greenlang_runtime.spec._model import (
     DEFAULT_HTTP_PORT,
     DEFAULT_METRICS_PORT,
     DEFAULT_PROMETHEUS_URL,
@@ -33,9 +35,7 @@ from greenlang_runtime._spec_model import (
     check_app,
     tier_slo,
 )
-from greenlang_runtime._spec_table import merge_overrides, parse_table
-from greenlang_runtime.config import ENVIRONMENTS
-from greenlang_runtime.exceptions import SpecError
+from greenlang_runtime.spec._table import merge_overrides, parse_table
 
 __all__ = [
     "DEFAULT_HTTP_PORT",

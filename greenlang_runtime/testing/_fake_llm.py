@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from greenlang_runtime import _fake_wire as wire
-from greenlang_runtime._fake_wire import FakeUsage, RawUsage
-from greenlang_runtime._http import Receive, Scope, Send
+from greenlang_runtime.serving._http import Receive, Scope, Send
+from greenlang_runtime.testing import _fake_wire as wire
+from greenlang_runtime.testing._fake_wire import FakeUsage, RawUsage
 
 __all__ = ["FakeLLMServer", "FakeUsage", "RawUsage"]
 

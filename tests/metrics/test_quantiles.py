@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from greenlang_runtime._quantiles import SlidingQuantiles
+from greenlang_runtime.metrics._quantiles import SlidingQuantiles
 
 
 def exact(values: list[float], q: float) -> float:

@@ -29,7 +29,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from greenlang_runtime._http import error_body
+from greenlang_runtime.serving._http import error_body
 
 __all__ = ["KEEP_ALIVE_SECONDS", "bounded_protocol"]
 

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from greenlang_runtime._http import ASGIApp, Message, Receive, Scope, Send
-from greenlang_runtime._tasks import TaskTracker
-from greenlang_runtime.health import Lifecycle
+from greenlang_runtime.serving._http import ASGIApp, Message, Receive, Scope, Send
+from greenlang_runtime.serving._tasks import TaskTracker
+from greenlang_runtime.serving.lifecycle import Lifecycle
 
 __all__ = ["Hook", "Lifespan", "Service"]
 

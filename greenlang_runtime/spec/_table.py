@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from greenlang_runtime import _spec_model as _spec
-from greenlang_runtime import _spec_rules as rules
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
 from greenlang_runtime.metrics import DURATION_BUCKETS
+from greenlang_runtime.spec import _model as _spec
+from greenlang_runtime.spec import _rules as rules
 
 __all__ = ["merge_overrides", "parse_table"]
 

@@ -21,7 +21,8 @@ from prometheus_client.core import Exemplar, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime._families import (
+from greenlang_runtime.config import Identity
+from greenlang_runtime.metrics._families import (
     OTHER,
     BoundedLabel,
     bucket_bounds,
@@ -30,9 +31,8 @@ from greenlang_runtime._families import (
     gauge,
     histogram,
 )
-from greenlang_runtime._process import CpuMeter, resident_memory_bytes
-from greenlang_runtime._quantiles import SlidingQuantiles
-from greenlang_runtime.config import Identity
+from greenlang_runtime.metrics._process import CpuMeter, resident_memory_bytes
+from greenlang_runtime.metrics._quantiles import SlidingQuantiles
 
 __all__ = [
     "DURATION_BUCKETS",

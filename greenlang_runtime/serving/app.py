@@ -15,7 +15,18 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from greenlang_runtime._http import (
+from greenlang_runtime._offload import collector_paused, in_worker
+from greenlang_runtime.capabilities import Capability, ResultNotJson
+from greenlang_runtime.config import (
+    CAPABILITIES_PATH,
+    LIVE_PATH,
+    READY_PATH,
+    STARTUP_PATH,
+    Settings,
+)
+from greenlang_runtime.exceptions import InvalidInput, LLMBudgetExceeded
+from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+from greenlang_runtime.serving._http import (
     ASGIApp,
     BodyTooLarge,
     ClientDisconnected,
@@ -33,19 +44,8 @@ from greenlang_runtime._http import (
     parse_json,
     read_body,
 )
-from greenlang_runtime._lifespan import Lifespan
-from greenlang_runtime._offload import collector_paused, in_worker
-from greenlang_runtime.capabilities import Capability, ResultNotJson
-from greenlang_runtime.config import (
-    CAPABILITIES_PATH,
-    LIVE_PATH,
-    READY_PATH,
-    STARTUP_PATH,
-    Settings,
-)
-from greenlang_runtime.exceptions import InvalidInput, LLMBudgetExceeded
-from greenlang_runtime.health import Lifecycle, Phase, ProbeResult
-from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
+from greenlang_runtime.serving._lifespan import Lifespan
+from greenlang_runtime.serving.lifecycle import Lifecycle, Phase, ProbeResult
 
 if TYPE_CHECKING:
     from greenlang_runtime.tracing._spans import ServerSpans

@@ -20,10 +20,15 @@ from typing import Any, Final
 import anyio.to_thread
 from anyio import CapacityLimiter
 
-from greenlang_runtime._observers import CallObserver, Outcome, begin_observers, end_observers
 from greenlang_runtime._offload import encode_in_pieces, in_worker
-from greenlang_runtime._slots import Slots
-from greenlang_runtime._typed import Types, resolve, to_json
+from greenlang_runtime.capabilities._observers import (
+    CallObserver,
+    Outcome,
+    begin_observers,
+    end_observers,
+)
+from greenlang_runtime.capabilities._slots import Slots
+from greenlang_runtime.capabilities._typed import Types, resolve, to_json
 from greenlang_runtime.exceptions import CapabilityError, InvalidInput, LLMBudgetExceeded
 from greenlang_runtime.metrics import OTHER, AgentMetrics
 

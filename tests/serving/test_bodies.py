@@ -15,7 +15,7 @@ import pytest
 
 from greenlang_runtime import ConfigError, Settings
 from greenlang_runtime._offload import collector_paused, encode_in_pieces
-from greenlang_runtime._typed import to_json
+from greenlang_runtime.capabilities._typed import to_json
 from tests.helpers import ServedAgent
 
 AGENT = """

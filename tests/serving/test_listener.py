@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from greenlang_runtime import ConfigError, Settings
-from greenlang_runtime._listener import KEEP_ALIVE_SECONDS
+from greenlang_runtime.serving._listener import KEEP_ALIVE_SECONDS
 from tests.helpers import ServedAgent
 
 AGENT = """

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from greenlang_runtime._fake_llm import FakeLLMServer, FakeUsage
 from greenlang_runtime.runtime import AgentRuntime
+from greenlang_runtime.testing._fake_llm import FakeLLMServer, FakeUsage
 
 __all__ = ["FakeLLMServer", "FakeUsage", "RuntimeClient", "metric_value"]
 

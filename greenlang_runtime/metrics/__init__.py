@@ -1,0 +1,19 @@
+"""The platform's standard metric set, recorded cheaply and exposed at scrape time."""
+
+from __future__ import annotations
+
+from greenlang_runtime.metrics._collector import (
+    DURATION_BUCKETS,
+    MAX_ERROR_TYPES,
+    OTHER,
+    AgentMetrics,
+    CallRecorder,
+)
+
+__all__ = [
+    "DURATION_BUCKETS",
+    "MAX_ERROR_TYPES",
+    "OTHER",
+    "AgentMetrics",
+    "CallRecorder",
+]
