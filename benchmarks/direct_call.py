@@ -23,7 +23,7 @@ from benchmarks._common import (
     verdict,
 )
 from greenlang_runtime import AgentRuntime
-from greenlang_runtime.metrics import DURATION_BUCKETS
+from greenlang_runtime.metric_names import REQUEST_DURATION_BUCKETS
 
 __all__ = ["run"]
 
@@ -85,7 +85,7 @@ def _prometheus_children() -> tuple[Counter, Histogram]:
         "Durations.",
         labels[:-1],
         registry=registry,
-        buckets=DURATION_BUCKETS,
+        buckets=REQUEST_DURATION_BUCKETS,
     )
     identity = ("bench-direct", "0.0.0", "bench")
     return (

@@ -1,19 +1,30 @@
-"""greenlang-runtime: probes, metrics and graceful shutdown for platform agents."""
+"""greenlang-runtime: probes, metrics and graceful shutdown for platform agents.
+
+The public names load on first use (PEP 562), so that importing one
+sub-module (``greenlang_runtime.config``, the manifests, the CLI) does not
+load the runtime, the server or prometheus_client.
+"""
 
 from __future__ import annotations
 
-from greenlang_runtime.config import Identity, Settings
-from greenlang_runtime.exceptions import (
-    CapabilityError,
-    CheckError,
-    ConfigError,
-    DependencyError,
-    GreenlangRuntimeError,
-    InvalidInput,
-    LLMBudgetExceeded,
-    TargetError,
-)
-from greenlang_runtime.runtime import AgentRuntime
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from greenlang_runtime._version import __version__
+
+if TYPE_CHECKING:
+    from greenlang_runtime.config import Identity, Settings
+    from greenlang_runtime.exceptions import (
+        CapabilityError,
+        CheckError,
+        ConfigError,
+        DependencyError,
+        GreenlangRuntimeError,
+        InvalidInput,
+        LLMBudgetExceeded,
+        TargetError,
+    )
+    from greenlang_runtime.runtime import AgentRuntime
 
 __all__ = [
     "AgentRuntime",
@@ -30,4 +41,30 @@ __all__ = [
     "__version__",
 ]
 
-__version__ = "0.1.0"
+# Where each public name lives.
+_HOMES = {
+    "AgentRuntime": "greenlang_runtime.runtime",
+    "CapabilityError": "greenlang_runtime.exceptions",
+    "CheckError": "greenlang_runtime.exceptions",
+    "ConfigError": "greenlang_runtime.exceptions",
+    "DependencyError": "greenlang_runtime.exceptions",
+    "GreenlangRuntimeError": "greenlang_runtime.exceptions",
+    "Identity": "greenlang_runtime.config",
+    "InvalidInput": "greenlang_runtime.exceptions",
+    "LLMBudgetExceeded": "greenlang_runtime.exceptions",
+    "Settings": "greenlang_runtime.config",
+    "TargetError": "greenlang_runtime.exceptions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'greenlang_runtime' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup is a plain attribute read
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,24 +1,46 @@
-"""The ``greenlang-runtime`` command."""
+"""The ``greenlang-runtime`` command.
+
+Each command imports what it needs when it runs, and ``new`` and
+``manifests`` are loaded only when named (or listed by ``--help``): serving
+an agent never loads the scaffold, the manifests or PyYAML.
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import textwrap
 from pathlib import Path
 
 import click
 
-from greenlang_runtime import __version__
 from greenlang_runtime._bad_input import BadInput
+from greenlang_runtime._version import __version__
 from greenlang_runtime.exceptions import GreenlangRuntimeError, TargetError
-from greenlang_runtime.manifests._command import manifests
-from greenlang_runtime.scaffold._command import new
 
 __all__ = ["main"]
 
 
+# Commands defined elsewhere, loaded on first use: name -> (module, attribute).
+_ELSEWHERE = {
+    "manifests": ("greenlang_runtime.manifests._command", "manifests"),
+    "new": ("greenlang_runtime.scaffold._command", "new"),
+}
+
+
 class _Commands(click.Group):
-    """The command group: whole summaries in ``--help``, the closest name for a typo."""
+    """The command group: commands loaded when named, whole summaries in ``--help``,
+    the closest name for a typo."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_ELSEWHERE})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _ELSEWHERE and cmd_name not in self.commands:
+            module, attribute = _ELSEWHERE[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # click cuts each summary to what fits on one line: wrap it instead,
@@ -89,10 +111,6 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
     except GreenlangRuntimeError as error:
         raise BadInput(str(error)) from None
     raise SystemExit(0)
-
-
-main.add_command(new)
-main.add_command(manifests)
 
 
 @main.command("wait-for-dependencies")

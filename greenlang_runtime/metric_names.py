@@ -9,11 +9,13 @@ without importing prometheus_client or the serving code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 __all__ = [
     "AGENT_LABELS",
     "ALL_METRICS",
+    "CHECK_DURATION_BUCKETS",
     "CPU_USAGE",
     "DEPENDENCY_CHECK_DURATION",
     "DEPENDENCY_UP",
@@ -29,6 +31,8 @@ __all__ = [
     "LLM_BUDGET_SPENT",
     "LLM_BUDGET_UNCHECKED",
     "LLM_COST",
+    "LLM_DURATION_BUCKETS",
+    "LLM_FIRST_TOKEN_BUCKETS",
     "LLM_LEDGER_DROPPED",
     "LLM_LEDGER_PENDING",
     "LLM_LEDGER_ROWS",
@@ -41,6 +45,8 @@ __all__ = [
     "QUEUE_DEPTH",
     "REQUESTS",
     "REQUEST_DURATION",
+    "REQUEST_DURATION_BUCKETS",
+    "bucket_bounds",
 ]
 
 # Every agent_* series carries these, from the agent's identity.
@@ -107,3 +113,37 @@ ALL_METRICS: Final = (
     DEPENDENCY_UP,
     DEPENDENCY_CHECK_DURATION,
 )
+
+
+# Histogram buckets (upper bounds, seconds). The rules and the spec read the
+# request buckets too: the latency SLO's threshold must be one of them.
+REQUEST_DURATION_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
+"""``agent_request_duration_seconds``: the platform's fixed buckets."""
+LLM_DURATION_BUCKETS: Final = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+"""``agent_llm_request_duration_seconds``."""
+LLM_FIRST_TOKEN_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+"""``agent_llm_time_to_first_token_seconds`` (streams)."""
+CHECK_DURATION_BUCKETS: Final = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+"""``agent_dependency_check_duration_seconds``."""
+
+
+def bucket_bounds(buckets: Sequence[float]) -> list[str]:
+    """The ``le`` label values of ``buckets`` (upper bounds, ascending) plus ``+Inf``.
+
+    Written as the exposition writes them (``repr`` of a float), so a rule
+    that selects ``le="0.5"`` matches the series the collector produces.
+    """
+    return [*(repr(float(b)) for b in buckets), "+Inf"]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from prometheus_client import CollectorRegistry
 
+from greenlang_runtime._types import ASGIApp
 from greenlang_runtime.capabilities._capability import CallObserver, Capability, describe
 from greenlang_runtime.checks import (
     DependencyMetrics,
@@ -21,7 +22,6 @@ from greenlang_runtime.config import Identity, Settings, unknown_variable_warnin
 from greenlang_runtime.exceptions import CapabilityError, ConfigError
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
-from greenlang_runtime.serving._http import ASGIApp
 from greenlang_runtime.serving._lifespan import Hook, Lifespan, Service
 from greenlang_runtime.serving._metrics_app import DefaultRegistry, make_metrics_app
 from greenlang_runtime.serving._tasks import TaskTracker

@@ -5,21 +5,19 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from typing import Final
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime.metrics._families import bucket_bounds, cumulative, histogram
+from greenlang_runtime.metrics._families import cumulative, histogram
 
-__all__ = ["CHECK_BUCKETS", "DependencyMetrics"]
+__all__ = ["DependencyMetrics"]
 
 # A healthy check takes a millisecond or two; a failing one up to its timeout
 # (2 s by default, seconds at most).
-CHECK_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_BOUNDS = bucket_bounds(CHECK_BUCKETS)
+_BOUNDS = names.bucket_bounds(names.CHECK_DURATION_BUCKETS)
 
 
 class _Series:
@@ -28,7 +26,7 @@ class _Series:
     def __init__(self) -> None:
         self.up = 0
         self.sum = 0.0
-        self.buckets = [0] * (len(CHECK_BUCKETS) + 1)
+        self.buckets = [0] * (len(names.CHECK_DURATION_BUCKETS) + 1)
 
 
 class DependencyMetrics(Collector):
@@ -59,7 +57,7 @@ class DependencyMetrics(Collector):
             series = self._series.setdefault(dependency, _Series())
             series.up = int(up)
             series.sum += seconds
-            series.buckets[bisect_left(CHECK_BUCKETS, seconds)] += 1
+            series.buckets[bisect_left(names.CHECK_DURATION_BUCKETS, seconds)] += 1
 
     def describe(self) -> Iterable[Metric]:
         """No description: collected at every scrape."""

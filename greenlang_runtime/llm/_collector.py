@@ -24,15 +24,12 @@ from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
 from greenlang_runtime.metrics._families import (
     OTHER,
     BoundedLabel,
-    bucket_bounds,
     counter,
     cumulative,
     histogram,
 )
 
 __all__ = [
-    "DURATION_BUCKETS",
-    "FIRST_TOKEN_BUCKETS",
     "MAX_MODELS",
     "MAX_MODEL_LENGTH",
     "LLMMetrics",
@@ -43,11 +40,9 @@ MAX_MODELS: Final = 25
 # Real model ids (dated, fine-tuned, deployment names) stay well below this.
 MAX_MODEL_LENGTH: Final = 128
 # LLM calls last seconds to minutes; the first token comes within seconds.
-DURATION_BUCKETS: Final = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-FIRST_TOKEN_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 
-_DURATION_BOUNDS = bucket_bounds(DURATION_BUCKETS)
-_FIRST_TOKEN_BOUNDS = bucket_bounds(FIRST_TOKEN_BUCKETS)
+_DURATION_BOUNDS = names.bucket_bounds(names.LLM_DURATION_BUCKETS)
+_FIRST_TOKEN_BOUNDS = names.bucket_bounds(names.LLM_FIRST_TOKEN_BUCKETS)
 
 
 class ModelStats:
@@ -74,9 +69,9 @@ class ModelStats:
         self.successes = 0
         self.errors = 0
         self.unpriced = 0
-        self.duration_buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        self.duration_buckets = [0] * (len(names.LLM_DURATION_BUCKETS) + 1)
         self.duration_sum = 0.0
-        self.first_token_buckets = [0] * (len(FIRST_TOKEN_BUCKETS) + 1)
+        self.first_token_buckets = [0] * (len(names.LLM_FIRST_TOKEN_BUCKETS) + 1)
         self.first_token_count = 0
         self.first_token_sum = 0.0
 
@@ -127,10 +122,12 @@ class LLMMetrics(Collector):
                 stats.successes += 1
             if unpriced:
                 stats.unpriced += 1
-            stats.duration_buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+            stats.duration_buckets[bisect_left(names.LLM_DURATION_BUCKETS, seconds)] += 1
             stats.duration_sum += seconds
             if first_token is not None:
-                stats.first_token_buckets[bisect_left(FIRST_TOKEN_BUCKETS, first_token)] += 1
+                stats.first_token_buckets[
+                    bisect_left(names.LLM_FIRST_TOKEN_BUCKETS, first_token)
+                ] += 1
                 stats.first_token_count += 1
                 stats.first_token_sum += first_token
 

@@ -47,8 +47,7 @@ from greenlang_runtime.manifests.slo import (
     burn_expr,
     slis,
 )
-from greenlang_runtime.metrics import DURATION_BUCKETS
-from greenlang_runtime.metrics._families import bucket_bounds
+from greenlang_runtime.metric_names import REQUEST_DURATION_BUCKETS, bucket_bounds
 from greenlang_runtime.spec import AgentSpec
 
 __all__ = [
@@ -167,8 +166,8 @@ def _traffic(
     # threshold: reading any other bound than the threshold's gets the ratio wrong.
     threshold = spec.slo.p95_latency_seconds
     series = []
-    bounds = bucket_bounds(DURATION_BUCKETS)
-    for bound, le in zip([*DURATION_BUCKETS, float("inf")], bounds, strict=True):
+    bounds = bucket_bounds(REQUEST_DURATION_BUCKETS)
+    for bound, le in zip([*REQUEST_DURATION_BUCKETS, float("inf")], bounds, strict=True):
         counts = tuple(
             (_PER_MINUTE * (1.0 if bound > threshold else 1 - bad), minutes)
             for bad, minutes in phases

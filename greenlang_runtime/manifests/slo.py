@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime.metrics import DURATION_BUCKETS
-from greenlang_runtime.metrics._families import bucket_bounds
+from greenlang_runtime.metric_names import REQUEST_DURATION_BUCKETS, bucket_bounds
 from greenlang_runtime.spec import AgentSpec
 
 __all__ = [
@@ -94,8 +93,8 @@ def burns() -> tuple[Burn, Burn]:
 
 def latency_bound(spec: AgentSpec) -> str:
     """The ``le`` label of the bucket whose bound is the latency threshold."""
-    index = DURATION_BUCKETS.index(spec.slo.p95_latency_seconds)
-    return bucket_bounds(DURATION_BUCKETS)[index]
+    index = REQUEST_DURATION_BUCKETS.index(spec.slo.p95_latency_seconds)
+    return bucket_bounds(REQUEST_DURATION_BUCKETS)[index]
 
 
 def sli_rates(spec: AgentSpec, sli: Sli, selector: str, window: str, by: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from greenlang_runtime.manifests._meta import MANAGED_BY, Document
 from greenlang_runtime.spec import EnvironmentSpec, Resources
-from greenlang_runtime.spec._rules import quantity as parse_quantity
+from greenlang_runtime.spec import quantity as parse_quantity
 
 __all__ = ["LIMITS_NAME", "QUOTA_NAME", "limit_range", "resource_quota", "tenant_labels"]
 

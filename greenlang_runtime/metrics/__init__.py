@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from greenlang_runtime.metrics._collector import (
-    DURATION_BUCKETS,
     MAX_ERROR_TYPES,
     OTHER,
     AgentMetrics,
@@ -11,7 +10,6 @@ from greenlang_runtime.metrics._collector import (
 )
 
 __all__ = [
-    "DURATION_BUCKETS",
     "MAX_ERROR_TYPES",
     "OTHER",
     "AgentMetrics",

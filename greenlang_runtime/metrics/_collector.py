@@ -25,7 +25,6 @@ from greenlang_runtime.config import Identity
 from greenlang_runtime.metrics._families import (
     OTHER,
     BoundedLabel,
-    bucket_bounds,
     counter,
     cumulative,
     gauge,
@@ -35,14 +34,12 @@ from greenlang_runtime.metrics._process import CpuMeter, resident_memory_bytes
 from greenlang_runtime.metrics._quantiles import SlidingQuantiles
 
 __all__ = [
-    "DURATION_BUCKETS",
     "MAX_ERROR_TYPES",
     "OTHER",
     "AgentMetrics",
     "CallRecorder",
 ]
 
-DURATION_BUCKETS: Final = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 PERCENTILES: Final = (
     (0.5, "p50", names.LATENCY_P50),
     (0.95, "p95", names.LATENCY_P95),
@@ -53,7 +50,7 @@ LATENCY_WINDOW_SECONDS: Final = 300.0
 MAX_ERROR_TYPES: Final = 50
 MAX_ROUTES: Final = 200
 
-_BUCKET_BOUNDS = bucket_bounds(DURATION_BUCKETS)
+_BUCKET_BOUNDS = names.bucket_bounds(names.REQUEST_DURATION_BUCKETS)
 
 
 class CallRecorder:
@@ -83,7 +80,7 @@ class CallRecorder:
         self.errors = 0
         self.client_errors = 0
         self.sum = 0.0
-        self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        self.buckets = [0] * (len(names.REQUEST_DURATION_BUCKETS) + 1)
         # Per bucket, the last sampled call: (trace id, seconds, Unix time).
         self.exemplars: list[tuple[str, float, float] | None] = [None] * len(self.buckets)
 
@@ -112,7 +109,7 @@ class CallRecorder:
         lock = metrics.lock
         lock.acquire()
         try:
-            self.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+            self.buckets[bisect_left(names.REQUEST_DURATION_BUCKETS, seconds)] += 1
             self.sum += seconds
             self._latency(seconds, now)
             if failed:
@@ -131,7 +128,7 @@ class CallRecorder:
             if trace_id is not None:
                 # One slot per bucket, replaced whole: no lock needed.
                 exemplar = (trace_id, seconds, time.time())
-                self.exemplars[bisect_left(DURATION_BUCKETS, seconds)] = exemplar
+                self.exemplars[bisect_left(names.REQUEST_DURATION_BUCKETS, seconds)] = exemplar
 
 
 class AgentMetrics(Collector):

@@ -22,7 +22,6 @@ from greenlang_runtime.metric_names import AGENT_LABELS
 __all__ = [
     "OTHER",
     "BoundedLabel",
-    "bucket_bounds",
     "counter",
     "cumulative",
     "gauge",
@@ -58,11 +57,6 @@ class BoundedLabel:
             return OTHER
         seen.add(value)
         return value
-
-
-def bucket_bounds(buckets: Sequence[float]) -> list[str]:
-    """The ``le`` label values of ``buckets`` (upper bounds, ascending) plus ``+Inf``."""
-    return [*(repr(float(b)) for b in buckets), "+Inf"]
 
 
 def cumulative(bounds: Sequence[str], counts: Iterable[int]) -> list[tuple[str, float]]:

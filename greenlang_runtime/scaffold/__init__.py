@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
-from greenlang_runtime import __version__
+from greenlang_runtime._version import __version__
 from greenlang_runtime.config import Settings
 from greenlang_runtime.scaffold._templates import render_template
 from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name

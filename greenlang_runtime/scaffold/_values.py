@@ -21,8 +21,8 @@ from greenlang_runtime.spec import (
     LLM_PROVIDERS,
     ROLLOUTS,
     SLA_TIERS,
+    dns_label,
 )
-from greenlang_runtime.spec import _rules as rules
 
 __all__ = ["FIELDS", "FIELDS_BY_KEY", "Field", "ProjectValues", "check_name", "package_name"]
 
@@ -59,7 +59,7 @@ def _is_name(name: str) -> bool:
 def check_name(name: str, shown: str = "NAME") -> str:
     """Return ``name`` if it can name a project, its package and its Kubernetes objects."""
     try:
-        rules.dns_label(shown, name)
+        dns_label(shown, name)
     except SpecError as error:
         suggestion = _as_label(name)
         hint = f" (try {suggestion!r})" if suggestion != name and _is_name(suggestion) else ""

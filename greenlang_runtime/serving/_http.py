@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from greenlang_runtime._types import Receive, Scope, Send
+
 __all__ = [
-    "ASGIApp",
     "BodyTooLarge",
     "ClientDisconnected",
     "InvalidJson",
-    "Message",
-    "Receive",
-    "Scope",
-    "Send",
     "encode",
     "error_body",
     "error_response",
@@ -27,11 +23,6 @@ __all__ = [
     "read_body",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 

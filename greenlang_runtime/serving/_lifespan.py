@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from greenlang_runtime.serving._http import ASGIApp, Message, Receive, Scope, Send
+from greenlang_runtime._types import ASGIApp, Message, Receive, Scope, Send
 from greenlang_runtime.serving._tasks import TaskTracker
 from greenlang_runtime.serving.lifecycle import Lifecycle
 

@@ -8,15 +8,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from greenlang_runtime._types import ASGIApp, Receive, Scope, Send
 from greenlang_runtime.config import METRICS_PATH
-from greenlang_runtime.serving._http import (
-    ASGIApp,
-    Receive,
-    Scope,
-    Send,
-    error_response,
-    method_not_allowed,
-)
+from greenlang_runtime.serving._http import error_response, method_not_allowed
 
 __all__ = ["DefaultRegistry", "make_metrics_app"]
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from greenlang_runtime._offload import collector_paused, in_worker
+from greenlang_runtime._types import ASGIApp, Message, Receive, Scope, Send
 from greenlang_runtime.capabilities import Capability, ResultNotJson
 from greenlang_runtime.config import (
     CAPABILITIES_PATH,
@@ -27,14 +28,9 @@ from greenlang_runtime.config import (
 from greenlang_runtime.exceptions import InvalidInput, LLMBudgetExceeded
 from greenlang_runtime.metrics import OTHER, AgentMetrics, CallRecorder
 from greenlang_runtime.serving._http import (
-    ASGIApp,
     BodyTooLarge,
     ClientDisconnected,
     InvalidJson,
-    Message,
-    Receive,
-    Scope,
-    Send,
     encode,
     error_body,
     error_response,

@@ -36,10 +36,10 @@ from typing import Any
 
 import uvicorn
 
+from greenlang_runtime._types import ASGIApp
 from greenlang_runtime.config import METRICS_PATH, Settings, parse_setting
 from greenlang_runtime.exceptions import ConfigError
 from greenlang_runtime.logs import configure_logging, log_secrets
-from greenlang_runtime.serving._http import ASGIApp
 from greenlang_runtime.serving._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.lifecycle import Phase

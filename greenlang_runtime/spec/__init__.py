@@ -1,4 +1,8 @@
-"""The agent spec: ``[tool.greenlang-runtime]`` of a project's pyproject.toml."""
+"""The agent spec: ``[tool.greenlang-runtime]`` of a project's pyproject.toml.
+
+Its rules for a DNS-1123 label and a Kubernetes quantity are public too: the
+scaffold names projects and the tenant render sums quotas by them.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from greenlang_runtime.spec._project import (
     read_pyproject,
     tier_slo,
 )
+from greenlang_runtime.spec._rules import dns_label, quantity
 
 __all__ = [
     "DEFAULT_HTTP_PORT",
@@ -48,8 +53,10 @@ __all__ = [
     "Scaling",
     "Slo",
     "check_app",
+    "dns_label",
     "load_spec",
     "project_app",
+    "quantity",
     "read_pyproject",
     "tier_slo",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
-from greenlang_runtime.metrics import DURATION_BUCKETS
+from greenlang_runtime.metric_names import REQUEST_DURATION_BUCKETS
 from greenlang_runtime.spec import _model as _spec
 from greenlang_runtime.spec import _rules as rules
 
@@ -66,7 +66,7 @@ _GIT_URL = re.compile(r"(https://|ssh://|git@)\S+")
 # The longest suffix (-staging) must still leave a DNS label for the namespace.
 _TENANT_MAX = 63 - len("-staging")
 # The latency SLI counts requests past a bucket bound; none is past the largest.
-_LARGEST_BUCKET = DURATION_BUCKETS[-1]
+_LARGEST_BUCKET = REQUEST_DURATION_BUCKETS[-1]
 # The availability alert fires at 14.4 times the error budget: below 100 - 100/14.4
 # (about 93 %) it could never fire.
 _MIN_AVAILABILITY = 95.0
@@ -223,13 +223,13 @@ def _slo(value: object, default: _spec.Slo) -> _spec.Slo:
         )
     given = table.get("p95-latency-seconds", default.p95_latency_seconds)
     latency = rules.number("slo.p95-latency-seconds", given, 0, _LARGEST_BUCKET)
-    if latency not in DURATION_BUCKETS:
+    if latency not in REQUEST_DURATION_BUCKETS:
         # The latency SLI is read at this bound of the histogram: no other value is measurable.
         raise SpecError(
             "slo.p95-latency-seconds",
             given,
             "it must be a bucket bound of agent_request_duration_seconds: "
-            + ", ".join(f"{b:g}" for b in DURATION_BUCKETS),
+            + ", ".join(f"{b:g}" for b in REQUEST_DURATION_BUCKETS),
         )
     errors = rules.number(
         "slo.error-rate-percent",

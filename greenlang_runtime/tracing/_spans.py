@@ -26,8 +26,8 @@ from opentelemetry.trace import (
 )
 
 from greenlang_runtime._redact import bounded, redact_text
+from greenlang_runtime._types import Message, Receive, Scope, Send
 from greenlang_runtime.config import CAPABILITIES_PATH
-from greenlang_runtime.serving._http import Message, Receive, Scope, Send
 
 __all__ = ["CapabilitySpans", "ServerSpans", "check_failed", "sampled_trace_id"]
 

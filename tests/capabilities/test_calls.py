@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from greenlang_runtime import AgentRuntime, InvalidInput, Settings
+from greenlang_runtime._types import Message
 from greenlang_runtime.capabilities import SYNC_THREADS
-from greenlang_runtime.serving._http import Message
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from click.testing import CliRunner
 
-from greenlang_runtime import __version__
+from greenlang_runtime._version import __version__
 from greenlang_runtime.cli import main
 from greenlang_runtime.manifests import render_tree
 from greenlang_runtime.scaffold import ProjectValues, create_project

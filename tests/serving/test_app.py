@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from greenlang_runtime import AgentRuntime, Settings
-from greenlang_runtime.serving._http import Receive, Scope, Send
+from greenlang_runtime._types import Receive, Scope, Send
 from greenlang_runtime.testing import RuntimeClient, metric_value
 
 

@@ -18,7 +18,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from greenlang_runtime import AgentRuntime
-from greenlang_runtime.serving._http import Receive, Scope, Send
+from greenlang_runtime._types import Receive, Scope, Send
 from greenlang_runtime.testing import FakeLLMServer
 from tests.helpers import ServedAgent
 
