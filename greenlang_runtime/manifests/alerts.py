@@ -23,6 +23,7 @@ from greenlang_runtime.manifests._scenarios import (
 )
 from greenlang_runtime.manifests.budget_alerts import budget_alerts
 from greenlang_runtime.manifests.burn_alerts import burn_alerts
+from greenlang_runtime.manifests.ledger_alert import LEDGER, ledger_behind
 from greenlang_runtime.manifests.slo import BY
 from greenlang_runtime.spec import AgentSpec
 
@@ -186,9 +187,11 @@ _THRESHOLD_ALERTS: tuple[Callable[[AgentSpec], Alert], ...] = (
 
 
 def alerts(spec: AgentSpec) -> list[Alert]:
-    """The SLO burn alerts, the error-rate, crash-loop and saturation alerts, the LLM budget's."""
+    """The SLO burn, error-rate, crash-loop, saturation, LLM budget and LLM ledger alerts."""
+    ledger = [ledger_behind(spec)] if LEDGER in spec.dependencies else []
     return [
         *burn_alerts(spec),
         *(make(spec) for make in _THRESHOLD_ALERTS),
         *budget_alerts(spec),
+        *ledger,
     ]

@@ -9,6 +9,7 @@ from greenlang_runtime import metric_names as names
 from greenlang_runtime.manifests._meta import CONTAINER, Document, metadata, pod_pattern
 from greenlang_runtime.manifests.budget_alerts import budget_used
 from greenlang_runtime.manifests.costs import COST_RECORD
+from greenlang_runtime.manifests.ledger_alert import LEDGER
 from greenlang_runtime.manifests.slo import BUDGET_DAYS, budget_record, ratio_record, slis
 from greenlang_runtime.spec import EnvironmentSpec
 
@@ -127,7 +128,23 @@ def _platform_panels(env: EnvironmentSpec) -> list[dict[str, Any]]:
             kind="stat",
         ),
     ]
+    if LEDGER in spec.dependencies:
+        panels.append(_ledger_panel(agent))
     return panels
+
+
+def _ledger_panel(agent: str) -> dict[str, Any]:
+    """The LLM usage ledger: rows waiting, rows dropped, rows written (docs/llm.md)."""
+    panel = _panel(
+        "LLM usage ledger: rows pending, dropped (5m), written per second",
+        f"sum({names.LLM_LEDGER_PENDING}{{{agent}}})",
+        "none",
+        extra=f"sum(increase({names.LLM_LEDGER_DROPPED}{{{agent}}}[5m]))",
+    )
+    panel["targets"].append(
+        {"refId": "C", "expr": f"sum(rate({names.LLM_LEDGER_ROWS}{{{agent}}}[5m]))"}
+    )
+    return panel
 
 
 def _laid_out(sections: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from greenlang_runtime.spec import EnvironmentSpec
 
 __all__ = ["DEPENDENCY_PORTS", "network_policy"]
 
-DEPENDENCY_PORTS = {"postgres": 5432, "redis": 6379}
+DEPENDENCY_PORTS = {"postgres": 5432, "redis": 6379, "llm-ledger": 5432}
 _HTTPS = 443
 _NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
@@ -34,8 +34,9 @@ def network_policy(env: EnvironmentSpec) -> Document:
     ]
     # Managed databases and LLM APIs live outside the cluster at addresses a
     # NetworkPolicy cannot name: egress is opened by port only.
-    for dependency in spec.dependencies:
-        egress.append({"ports": _ports(DEPENDENCY_PORTS[dependency])})
+    # postgres and llm-ledger share a port: each port is opened once.
+    for port in sorted({DEPENDENCY_PORTS[dependency] for dependency in spec.dependencies}):
+        egress.append({"ports": _ports(port)})
     if spec.llm_providers:
         egress.append({"ports": _ports(_HTTPS)})
     return {

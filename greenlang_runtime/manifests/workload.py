@@ -46,6 +46,7 @@ CONFIG_MOUNT = "/etc/greenlang-runtime"
 SECRET_KEYS = {
     "postgres": ("DATABASE_URL", "database-url"),
     "redis": ("REDIS_URL", "redis-url"),
+    "llm-ledger": ("GL_LLM_LEDGER_URL", "llm-ledger-url"),
     "anthropic": ("ANTHROPIC_API_KEY", "anthropic-api-key"),
     "openai": ("OPENAI_API_KEY", "openai-api-key"),
 }
@@ -96,9 +97,9 @@ def checkov_skips(env: EnvironmentSpec) -> dict[str, str]:
     reasons = []
     if env.agent.dependencies or env.agent.llm_providers:
         reasons.append(
-            "CKV_K8S_35=The runtime reads DATABASE_URL, REDIS_URL and the LLM provider keys "
-            "from its environment (the platform's contract); they come from a Secret by "
-            "secretKeyRef, never as literal values."
+            "CKV_K8S_35=The runtime reads DATABASE_URL, REDIS_URL, GL_LLM_LEDGER_URL and the "
+            "LLM provider keys from its environment (the platform's contract); they come "
+            "from a Secret by secretKeyRef, never as literal values."
         )
     if not env.image_digest:
         reasons.append(

@@ -18,6 +18,10 @@ __all__ = ["DEPLOY", "ProjectValues", "check_values", "create_project", "render_
 # Where the project keeps what `greenlang-runtime manifests` renders.
 DEPLOY = PurePosixPath("deploy")
 _PYPROJECT = PurePosixPath("pyproject.toml")
+# Spec names whose extra is named otherwise.
+_EXTRAS = {"llm-ledger": "postgres"}
+# The variable each dependency is configured by.
+_VARIABLES = {"postgres": "DATABASE_URL", "redis": "REDIS_URL", "llm-ledger": "GL_LLM_LEDGER_URL"}
 
 
 def _context(values: ProjectValues) -> dict[str, object]:
@@ -25,11 +29,17 @@ def _context(values: ProjectValues) -> dict[str, object]:
     from greenlang_runtime.config import RUN_AS_UID
 
     settings = Settings()
-    extras = ",".join(sorted((*values.dependencies, *values.llm_providers)))
+    # The LLM usage ledger's client is asyncpg, as the postgres check's.
+    extras = ",".join(
+        sorted({_EXTRAS.get(name, name) for name in (*values.dependencies, *values.llm_providers)})
+    )
     return {
         **asdict(values),
         "dependencies": list(values.dependencies),
         "llm_providers": list(values.llm_providers),
+        "dependency_variables": [
+            variable for name, variable in _VARIABLES.items() if name in values.dependencies
+        ],
         "package": values.package,
         "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
         "testing_requirement": f"greenlang-runtime[testing]>={__version__}",

@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 TABLE = "greenlang-runtime"
-DEPENDENCIES = ("postgres", "redis")
+# llm-ledger: the LLM usage ledger's PostgreSQL (GL_LLM_LEDGER_URL), which may be
+# another server than the agent's own database.
+DEPENDENCIES = ("postgres", "redis", "llm-ledger")
 LLM_PROVIDERS = ("anthropic", "openai")
 ROLLOUTS = ("rolling", "canary", "blue-green")
 SLA_TIERS = ("basic", "standard", "premium")

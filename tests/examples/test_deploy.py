@@ -35,11 +35,11 @@ def test_manifests_check_passes_on_the_example() -> None:
 
 
 def test_the_deployment_takes_its_secrets_from_a_secret() -> None:
-    """DATABASE_URL, REDIS_URL and the Anthropic key come by secretKeyRef, as the spec asks."""
+    """DATABASE_URL, REDIS_URL, the ledger's URL and the Anthropic key come by secretKeyRef."""
     deployment = yaml.safe_load((EXAMPLE / "deploy/base/deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     from_secret = {e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-    assert from_secret == {"DATABASE_URL", "REDIS_URL", "ANTHROPIC_API_KEY"}
+    assert from_secret == {"DATABASE_URL", "REDIS_URL", "GL_LLM_LEDGER_URL", "ANTHROPIC_API_KEY"}
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on this machine")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -195,3 +196,31 @@ def test_every_call_form_is_one_row_with_every_column_as_computed(
     assert abs(float(total) - scraped["agent_llm_cost_usd_total"]) < 1e-9
     for text in (log, metrics_text, ready.text):
         assert ledger_db.server.password not in text
+
+
+def test_calls_still_running_at_sigterm_are_written_by_the_drain(
+    serve_agent: Callable[..., ServedAgent], ledger_db: LedgerDatabase, fake: FakeLLMServer
+) -> None:
+    """A request and a create_task call in flight at SIGTERM: both rows, written before exit."""
+    env = ledger_env(ledger_db, fake, GL_LLM_LEDGER_FLUSH_SECONDS="60", LATER_SECONDS="1")
+    agent = serve_agent(CALLS_AGENT, env, wait=False)
+    agent.wait_until("/health/startup", timeout=STARTUP_SECONDS)
+    fake.response_delay = 1.5
+    in_flight = threading.Thread(
+        target=call, args=(agent, "sync_call"), kwargs={"form": "messages.create"}
+    )
+    in_flight.start()
+    call(agent, "later")
+    deadline = time.monotonic() + 20
+    while len(fake.requests) < 2:  # the startup call's, then the request's
+        assert time.monotonic() < deadline, "the request's LLM call never started"
+        time.sleep(0.02)
+    status, log = agent.stop()
+    in_flight.join(30)
+    assert status == 0, log
+    rows = ledger_db.rows()
+    assert sorted((r["capability"] or "", r["status"]) for r in rows) == [
+        ("", "success"),
+        ("later", "success"),
+        ("sync_call", "success"),
+    ]

@@ -22,7 +22,7 @@ FULL: dict[str, Any] = {
     "lifecycle-state": "certified",
     "sla-tier": "premium",
     "data-residency": "eu",
-    "dependencies": ["postgres", "redis"],
+    "dependencies": ["postgres", "redis", "llm-ledger"],
     "llm-providers": ["anthropic", "openai"],
     "tenant-quota": True,
     "argocd": {"repo-url": "https://git.example.com/platform/agents.git", "path": "agents/cbam"},

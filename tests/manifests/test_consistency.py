@@ -21,6 +21,7 @@ from greenlang_runtime.manifests import render_tree
 from greenlang_runtime.testing import FakeLLMServer
 from tests.helpers import ServedAgent
 from tests.manifests.conftest import make_spec
+from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.integration
 
@@ -95,9 +96,14 @@ def fake_llm() -> Iterator[FakeLLMServer]:
 
 
 @pytest.fixture
-def served(serve_agent: Callable[..., ServedAgent], fake_llm: FakeLLMServer) -> ServedAgent:
-    """The agent served for real, after one good call (with an LLM call) and one failing one."""
-    agent = serve_agent(AGENT.format(url=fake_llm.url))
+def served(
+    serve_agent: Callable[..., ServedAgent], fake_llm: FakeLLMServer, postgres: PostgresServer
+) -> ServedAgent:
+    """The agent served for real, after one good call (with an LLM call) and one failing one.
+
+    The spec lists ``llm-ledger``: the agent writes its LLM usage ledger too.
+    """
+    agent = serve_agent(AGENT.format(url=fake_llm.url), {"GL_LLM_LEDGER_URL": postgres.url})
     agent.wait_until("/health/ready")
     ok = httpx2.post(f"{agent.url}/v1/capabilities/calculate", json={}, timeout=10)
     assert ok.status_code == 200, ok.text

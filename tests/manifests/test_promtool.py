@@ -27,6 +27,7 @@ ALERTS = {
     "AgentPodCrashLooping",
     "AgentMemoryPressure",
     "AgentCPUThrottling",
+    "AgentLLMLedgerBehind",
 }
 
 
@@ -47,12 +48,13 @@ def _write_promtool(tmp_path: Path, **table: Any) -> Path:
 
 @pytest.mark.parametrize("tier", ["basic", "standard", "premium"])
 def test_rules_check_and_their_tests_pass(tmp_path: Path, tier: str) -> None:
-    """For every SLA tier: 35 rules check, and every scenario of both test files passes."""
+    """For every SLA tier: 36 rules check, and every scenario of both test files passes."""
     root = _write_promtool(tmp_path, **{"sla-tier": tier})
     checked = _promtool("check", "rules", "rules.yaml", cwd=root)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    # 2 SLIs x (2 rates + 7 ratios) + 4 burn alerts, 2 budgets, 4 alerts, 3 LLM, 4 cost.
-    assert "SUCCESS: 35 rules found" in checked.stdout
+    # 2 SLIs x (2 rates + 7 ratios) + 4 burn alerts, 2 budgets, 4 alerts, the ledger's
+    # alert, 3 LLM, 4 cost.
+    assert "SUCCESS: 36 rules found" in checked.stdout
     tested = _promtool("test", "rules", *_TEST_FILES, cwd=root)
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
@@ -67,7 +69,7 @@ def _cases(files: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def test_every_alert_has_a_firing_and_a_quiet_case(tmp_path: Path) -> None:
-    """Each of the eight alerts is checked at least once firing and once not."""
+    """Each of the nine alerts is checked at least once firing and once not."""
     cases = _cases(render_tree(make_spec()))
     fired = {c["alertname"] for c in cases if c["exp_alerts"]}
     quiet = {c["alertname"] for c in cases if not c["exp_alerts"]}

@@ -120,6 +120,7 @@ def test_dashboard_is_a_labelled_config_map_with_the_platform_panels() -> None:
         "In-flight and queued calls",
         "LLM tokens (30 days)",
         "LLM cost (30 days)",
+        "LLM usage ledger: rows pending, dropped (5m), written per second",
         "SLOs: error budget left and burn rates",
         "Error budget left (30 days)",
         "Availability burn rate (1 = on budget)",

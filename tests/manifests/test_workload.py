@@ -185,3 +185,36 @@ def test_checkov_skips_carry_their_reason() -> None:
     assert tagged["checkov.io/skip2"].startswith("CKV_K8S_43=The image is tagged")
     pinned = _base("deployment.yaml", dependencies=[], **{"llm-providers": []})
     assert not any(key.startswith("checkov.io") for key in pinned["metadata"]["annotations"])
+
+
+def test_the_ledger_dependency_gets_its_url_from_the_secret_and_its_egress() -> None:
+    """llm-ledger: GL_LLM_LEDGER_URL by secretKeyRef; egress 5432, once alongside postgres."""
+    env = _pod(dependencies=["llm-ledger"], **{"llm-providers": []})["containers"][0]["env"]
+    assert env[-1] == {
+        "name": "GL_LLM_LEDGER_URL",
+        "valueFrom": {"secretKeyRef": {"name": "cbam-calculator-secrets", "key": "llm-ledger-url"}},
+    }
+    assert [variable["name"] for variable in env[:-1]] == [
+        "AGENT_ID",
+        "AGENT_VERSION",
+        "TENANT_ID",
+        "ENVIRONMENT",
+        "AGENT_LIFECYCLE_STATE",
+    ]
+    for dependencies, ports in (
+        (["llm-ledger"], [[53, 53], [5432]]),
+        (["redis", "llm-ledger", "postgres"], [[53, 53], [5432], [6379]]),
+    ):
+        policy = _base("networkpolicy.yaml", dependencies=dependencies, **{"llm-providers": []})
+        egress = [[port["port"] for port in rule["ports"]] for rule in policy["spec"]["egress"]]
+        assert egress == ports
+
+
+def test_the_ledger_alert_and_panel_only_with_the_ledger() -> None:
+    """AgentLLMLedgerBehind and the ledger panel are rendered when the spec lists llm-ledger."""
+    for dependencies, present in ((["postgres"], False), (["postgres", "llm-ledger"], True)):
+        files = render_tree(make_spec(dependencies=dependencies))
+        rules = yaml.safe_load(files["base/prometheusrule.yaml"])["spec"]["groups"]
+        names = [rule.get("alert") for group in rules for rule in group["rules"]]
+        assert ("AgentLLMLedgerBehind" in names) is present
+        assert ("agent_llm_ledger_pending" in files["base/dashboard.yaml"]) is present

@@ -264,3 +264,17 @@ def test_create_project_checks_values_given_in_code(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"tenant='Acme' is invalid"):
         create_project(ProjectValues("solo", tenant="Acme"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_ledger_dependency_needs_the_postgres_extra_once(tmp_path: Path) -> None:
+    """--dependencies llm-ledger,postgres: the postgres extra once; the README names its URL."""
+    status, output = _new(
+        "ledgered", "--dir", str(tmp_path), "--no-input", "--dependencies", "llm-ledger,postgres"
+    )
+    assert status == 0, output
+    project = tmp_path / "ledgered"
+    data = tomllib.loads((project / "pyproject.toml").read_text())
+    assert data["project"]["dependencies"] == [f"greenlang-runtime[postgres]>={__version__}"]
+    readme = (project / "README.md").read_text()
+    assert "`DATABASE_URL` and `GL_LLM_LEDGER_URL` and the readiness probe" in readme
+    assert load_spec(project).dependencies == ("llm-ledger", "postgres")

@@ -62,7 +62,7 @@ def test_questions_show_defaults_and_enter_accepts_them(tmp_path: Path) -> None:
         "Image registry [registry.greenlang.io]: ",
         "SLA tier (basic, standard, premium) [standard]: ",
         "Data residency (e.g. eu, us) [eu]: ",
-        "Dependencies (any of postgres, redis, or none) [none]: ",
+        "Dependencies (any of postgres, redis, llm-ledger, or none) [none]: ",
         "LLM providers (any of anthropic, openai, or none) [none]: ",
         "Rollout (rolling, canary, blue-green) [rolling]: ",
     ):
