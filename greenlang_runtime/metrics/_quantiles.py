@@ -13,7 +13,13 @@ a true sample value) kept as plain dictionaries, one per time slot:
   nearest-rank quantile of the samples in the window: the ``⌈q·n⌉``-th
   smallest (so with 4 samples p99 is the largest, and p50 the second);
 - memory: values are clamped to [1 ns, 10⁶ s], so a slot holds at most
-  ``log(10¹⁵)/log(γ)`` ≈ 1,730 buckets at α = 1%, whatever the traffic.
+  ``log(10¹⁵)/log(γ)`` ≈ 1,730 buckets at α = 1%, whatever the traffic;
+- mergeable: slot edges are whole multiples of the slot length on the
+  clock passed in (``time.perf_counter``, which is system-wide on Linux), so
+  the sketches of several processes cut time at the same instants. Adding
+  their bucket counts slot by slot (:meth:`SlidingQuantiles.merge`) gives the
+  sketch of all their samples, and its quantiles are within ``α`` of the
+  nearest-rank quantile of all of them: a merge, never an average.
 """
 
 from __future__ import annotations
@@ -21,11 +27,29 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-__all__ = ["SlidingQuantiles"]
+__all__ = ["SketchState", "SlidingQuantiles"]
 
 _MIN_VALUE = 1e-9
 _MAX_VALUE = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class SketchState:
+    """A copy of a sketch's counts, to send to another process and merge there.
+
+    Attributes:
+        relative_accuracy: the sketch's ``α``; only equal ones merge.
+        slot_seconds: the length of one slot; only equal ones merge.
+        slot_end: when the current slot ends (a multiple of ``slot_seconds``).
+        slots: bucket counts per slot, the current one first, then older ones.
+    """
+
+    relative_accuracy: float
+    slot_seconds: float
+    slot_end: float
+    slots: tuple[dict[int, int], ...]
 
 
 class SlidingQuantiles:
@@ -41,7 +65,15 @@ class SlidingQuantiles:
         now: the clock reading at creation (same clock as later calls).
     """
 
-    __slots__ = ("_counts", "_gamma", "_inv_log_gamma", "_previous", "_slot_end", "_slot_seconds")
+    __slots__ = (
+        "_accuracy",
+        "_counts",
+        "_gamma",
+        "_inv_log_gamma",
+        "_previous",
+        "_slot_end",
+        "_slot_seconds",
+    )
 
     def __init__(
         self,
@@ -55,10 +87,13 @@ class SlidingQuantiles:
             raise ValueError(f"relative_accuracy must be in (0, 1), not {relative_accuracy!r}")
         if slots < 1 or window <= 0:
             raise ValueError(f"need window > 0 and slots >= 1, not {window!r} and {slots!r}")
+        self._accuracy = relative_accuracy
         self._gamma = (1 + relative_accuracy) / (1 - relative_accuracy)
         self._inv_log_gamma = 1 / math.log(self._gamma)
         self._slot_seconds = window / slots
-        self._slot_end = now + self._slot_seconds
+        # Edges on whole multiples of the slot length: every sketch made with
+        # the same window and clock cuts time at the same instants (mergeable).
+        self._slot_end = (math.floor(now / self._slot_seconds) + 1) * self._slot_seconds
         self._counts: dict[int, int] = {}
         self._previous: deque[dict[int, int]] = deque(maxlen=slots - 1)
 
@@ -98,6 +133,48 @@ class SlidingQuantiles:
             # The midpoint (in relative terms) of bucket `key`.
             results.append(2 * self._gamma**key / (self._gamma + 1))
         return results
+
+    def state(self, now: float) -> SketchState:
+        """A copy of the counts still in the window at ``now``, for :meth:`merge`."""
+        if now >= self._slot_end:
+            self._rotate(now)
+        slots = (dict(self._counts), *(dict(slot) for slot in reversed(self._previous)))
+        return SketchState(self._accuracy, self._slot_seconds, self._slot_end, slots)
+
+    def merge(self, other: SketchState) -> None:
+        """Add the counts of ``other`` (another sketch's :meth:`state`), slot by slot.
+
+        Slots are matched by their end time; counts of ``other`` older than
+        this sketch's window are dropped, as they would have slid out.
+
+        Raises:
+            ValueError: ``other`` has another accuracy or slot length.
+        """
+        if other.relative_accuracy != self._accuracy or other.slot_seconds != self._slot_seconds:
+            raise ValueError(
+                "cannot merge sketches of different accuracy or slot length: "
+                f"{other.relative_accuracy!r}/{other.slot_seconds!r} s into "
+                f"{self._accuracy!r}/{self._slot_seconds!r} s"
+            )
+        if other.slot_end > self._slot_end:
+            # Mid-slot, so float rounding cannot land on the wrong side of an edge.
+            self._rotate(other.slot_end - self._slot_seconds / 2)
+        # Whole slots between the two current slots (edges are aligned).
+        lag = round((self._slot_end - other.slot_end) / self._slot_seconds)
+        previous = self._previous
+        kept = previous.maxlen or 0
+        for age, counts in enumerate(other.slots, start=lag):
+            if age > kept:
+                break
+            if age == 0:
+                target = self._counts
+            else:
+                while len(previous) < age:
+                    # Older slots this sketch never had: empty ones, oldest first.
+                    previous.appendleft({})
+                target = previous[-age]
+            for key, count in counts.items():
+                target[key] = target.get(key, 0) + count
 
     def _rotate(self, now: float) -> None:
         elapsed = int((now - self._slot_end) // self._slot_seconds) + 1

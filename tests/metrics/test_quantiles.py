@@ -76,3 +76,58 @@ def test_memory_is_bounded_whatever_the_values() -> None:
     # log(1e6 / 1e-9) / log(1.01 / 0.99) ≈ 1727 buckets at most.
     assert len(sketch._counts) <= 1728
     assert sketch.quantiles([0.0], now=1.0)[0] == pytest.approx(1e-9, rel=0.01)
+
+
+def test_merged_sketches_give_the_quantiles_of_all_observations() -> None:
+    """Three sketches merged report every quantile within 1% of all their samples' exact one."""
+    rng = random.Random(19)
+    parts = [[rng.lognormvariate(-4, 1.2) for _ in range(n)] for n in (5_000, 3_000, 700)]
+    merged = SlidingQuantiles(now=20.0)
+    for started, values in zip((0.3, 7.1, 12.0), parts, strict=True):
+        sketch = SlidingQuantiles(now=started)
+        for i, value in enumerate(values):
+            sketch.add(value, now=12.0 + i / len(values))
+        merged.merge(sketch.state(now=20.0))
+    everything = [value for values in parts for value in values]
+    qs = [0.5, 0.95, 0.99, 0.999]
+    for q, got in zip(qs, merged.quantiles(qs, now=20.0), strict=True):
+        assert got == pytest.approx(exact(everything, q), rel=0.01)
+    # The merge is the sketch of all samples: the same buckets, so the same answers.
+    single = SlidingQuantiles(now=0.0)
+    for value in everything:
+        single.add(value, now=13.0)
+    assert merged.quantiles(qs, now=20.0) == single.quantiles(qs, now=20.0)
+
+
+def test_a_merge_matches_slots_by_time_and_keeps_the_window() -> None:
+    """Counts exported from an older slot leave the merged window when their slot would."""
+    slow = SlidingQuantiles(window=300, slots=10, now=0.0)
+    for _ in range(100):
+        slow.add(5.0, now=10.0)  # slot [0, 30)
+    state = slow.state(now=50.0)  # exported one slot later
+    assert state.slot_end == 60.0
+    merged = SlidingQuantiles(window=300, slots=10, now=100.0)
+    for _ in range(100):
+        merged.add(0.010, now=100.0)
+    merged.merge(state)
+    # 200 samples, the 198th is a slow one while slot [0, 30) is in the window.
+    assert merged.quantiles([0.99], now=299.0)[0] == pytest.approx(5.0, rel=0.01)
+    assert merged.quantiles([0.99], now=300.0)[0] == pytest.approx(0.010, rel=0.01)
+
+
+def test_merging_a_newer_state_moves_the_window_forward() -> None:
+    """A state whose current slot is later than the merger's slides the merger first."""
+    merged = SlidingQuantiles(window=300, slots=10, now=0.0)
+    merged.add(5.0, now=1.0)  # slot [0, 30)
+    newer = SlidingQuantiles(window=300, slots=10, now=400.0)
+    newer.add(0.010, now=401.0)  # slot [390, 420)
+    merged.merge(newer.state(now=401.0))
+    # Slot [0, 30) is out of the window that ends at 420.
+    assert merged.quantiles([1.0], now=401.0)[0] == pytest.approx(0.010, rel=0.01)
+
+
+def test_sketches_of_another_accuracy_do_not_merge() -> None:
+    """Buckets of different widths cannot be added; the error names both settings."""
+    coarse = SlidingQuantiles(relative_accuracy=0.02, now=0.0)
+    with pytest.raises(ValueError, match=r"0\.02/30\.0 s into 0\.01/30\.0 s"):
+        SlidingQuantiles(now=0.0).merge(coarse.state(now=0.0))
