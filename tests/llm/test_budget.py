@@ -156,6 +156,12 @@ def _dropped(sdk: Any, fake: FakeLLMServer) -> None:
     gc.collect()
 
 
+def _unread(sdk: Any, fake: FakeLLMServer) -> None:
+    stream = sdk.messages.create(stream=True, **ASK)
+    del stream
+    gc.collect()
+
+
 def _timed_out(sdk: Any, fake: FakeLLMServer) -> None:
     fake.response_delay = 2.0
     with pytest.raises(anthropic.APITimeoutError):
@@ -164,8 +170,8 @@ def _timed_out(sdk: Any, fake: FakeLLMServer) -> None:
 
 @pytest.mark.parametrize(
     ("ending", "cost"),
-    [(_failed, 0.0), (_closed, EARLY), (_dropped, EARLY), (_timed_out, 0.0)],
-    ids=["error", "stream-closed", "stream-dropped", "timeout"],
+    [(_failed, 0.0), (_closed, EARLY), (_dropped, EARLY), (_unread, 0.0), (_timed_out, 0.0)],
+    ids=["error", "stream-closed", "stream-dropped", "stream-unread", "timeout"],
 )
 def test_every_ending_commits_the_actual_cost_and_releases_the_reservation(
     store: RedisServer, fake: FakeLLMServer, keys: BudgetKeys, ending: Any, cost: float

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from greenlang_runtime import ConfigError, Settings
@@ -92,3 +95,13 @@ def test_the_budget_redis_password_is_never_shown() -> None:
         {"GL_LLM_BUDGET_USD": "10", "GL_LLM_BUDGET_REDIS_URL": "redis://:hunter2@cache:1/0"}
     )
     assert "hunter2" not in repr(settings)
+
+
+def test_the_budget_package_does_not_import_redis() -> None:
+    """redis is imported with the first reservation, not with the budget's modules."""
+    code = (
+        "import sys, greenlang_runtime.llm.budget, greenlang_runtime.llm._accounting; "
+        "print('redis' in sys.modules)"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"

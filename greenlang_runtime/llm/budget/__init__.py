@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from greenlang_runtime.llm.budget._bound import DEFAULT_MAX_OUTPUT_TOKENS
 from greenlang_runtime.llm.budget._config import BudgetConfig
-from greenlang_runtime.llm.budget._guard import BudgetGuard, BudgetService, BudgetStatus, Hold
+from greenlang_runtime.llm.budget._guard import BudgetGuard, BudgetService
+from greenlang_runtime.llm.budget._hold import BudgetStatus, Hold
 from greenlang_runtime.llm.budget._period import PERIODS, Period, period_at
 
 __all__ = [
