@@ -481,3 +481,41 @@ def test_refused_calls_reach_no_server_even_over_the_raw_response_forms(
         with pytest.raises(LLMBudgetExceeded), sdk.messages.stream(**ASK) as stream:
             stream.until_done()
     assert fake.requests == []
+
+
+def test_a_refusal_in_a_capability_is_429_and_a_client_error(
+    store: RedisServer, fake: FakeLLMServer
+) -> None:
+    """Uncaught LLMBudgetExceeded: 429 budget_exceeded, Retry-After, client_error, no error."""
+    import time
+
+    from greenlang_runtime import AgentRuntime, Settings
+    from greenlang_runtime.config import SecretUrl
+    from greenlang_runtime.testing import RuntimeClient, metric_value
+
+    runtime = AgentRuntime(
+        agent_id="test-agent",
+        tenant_id=TENANT,
+        environ={},
+        settings=Settings(llm_budget_usd=0.000001, llm_budget_redis_url=SecretUrl(store.url)),
+    )
+    runtime.llm.set_price("anthropic", MODEL, input=1.0, output=2.0)
+    sdk = runtime.instrument(anthropic.Anthropic(base_url=fake.url, api_key="t", max_retries=0))
+
+    @runtime.capability
+    def ask(payload: dict[str, Any]) -> dict[str, Any]:
+        sdk.messages.create(**ASK)
+        return {}
+
+    with RuntimeClient(runtime) as client:
+        answer = client.post("/v1/capabilities/ask", json={})
+    to_midnight = 86400 - time.time() % 86400
+    assert answer.status_code == 429
+    assert answer.json()["error"]["type"] == "budget_exceeded"
+    assert abs(int(answer.headers["retry-after"]) - to_midnight) <= 2
+    assert fake.requests == []
+    requests = {"capability": "ask", "status": "client_error"}
+    assert metric_value(runtime, "agent_requests_total", requests) == 1
+    errors = {"error_type": "LLMBudgetExceeded"}
+    assert metric_value(runtime, "agent_errors_total", errors) is None
+    assert metric_value(runtime, "agent_llm_budget_rejections_total", {"scope": "tenant"}) == 1
