@@ -242,9 +242,11 @@ class BudgetGuard:
         return self._status(period, answer)
 
     async def status_async(self) -> BudgetStatus:
-        """:meth:`status` over the async client."""
+        """:meth:`status` over the async client (after this loop's settles in flight)."""
         period = self._periods.at(self._clock())
         try:
+            if self.settlements.sending():
+                await self.settlements.sent()
             answer: Sequence[int] | None = await self._store.run_async(
                 "READ", self._period_keys(period), []
             )
