@@ -21,6 +21,7 @@ __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
     "MAX_BUDGET_USD",
+    "MAX_LEDGER_BUFFER",
     "MAX_SECONDS",
     "SecretUrl",
     "check_at_least_one",
@@ -28,6 +29,7 @@ __all__ = [
     "check_budget_usd",
     "check_head_bytes",
     "check_host",
+    "check_ledger_buffer",
     "check_log_format",
     "check_log_level",
     "check_optional_path",
@@ -152,6 +154,20 @@ def check_port(name: str, value: object, shown: object) -> None:
 def check_at_least_one(name: str, value: object, shown: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, shown, "it must be a whole number of at least 1")
+
+
+# Ledger rows take about 0.5 KB each while they wait: 10 million is some 5 GB.
+MAX_LEDGER_BUFFER = 10_000_000
+
+
+def check_ledger_buffer(name: str, value: object, shown: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LEDGER_BUFFER:
+        raise ConfigError(
+            name,
+            shown,
+            f"it must be a whole number of rows from 1 to {MAX_LEDGER_BUFFER} "
+            "(each takes about 0.5 KB of memory while it waits)",
+        )
 
 
 def check_head_bytes(name: str, value: object, shown: object) -> None:

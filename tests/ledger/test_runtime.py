@@ -79,6 +79,7 @@ def test_metrics_only_with_the_ledger(make_runtime: Callable[..., AgentRuntime])
         ("GL_LLM_LEDGER_TABLE", "Usage", "Usage"),
         ("GL_LLM_LEDGER_TABLE", "a.b.c", "a.b.c"),
         ("GL_LLM_LEDGER_BUFFER", "0", "0"),
+        ("GL_LLM_LEDGER_BUFFER", "10000001", "10000001"),
         ("GL_LLM_LEDGER_FLUSH_SECONDS", "0", "0"),
     ],
 )
