@@ -143,7 +143,7 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
     from greenlang_runtime._setting_rules import check_positive_seconds, to_seconds
     from greenlang_runtime.checks import DependencyMetrics, configured_checks
     from greenlang_runtime.checks.wait import wait_for_dependencies as wait
-    from greenlang_runtime.config import Settings
+    from greenlang_runtime.config import DATABASE_URL_VARIABLE, REDIS_URL_VARIABLE, Settings
     from greenlang_runtime.runtime import AgentRuntime
     from greenlang_runtime.serving._target import load_target
 
@@ -162,7 +162,10 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
         raise BadInput(str(error)) from None
     checks = [state.check for state in runner.states.values()]
     if not checks:
-        click.echo("No dependencies to wait for: DATABASE_URL and REDIS_URL are not set.")
+        click.echo(
+            f"No dependencies to wait for: {DATABASE_URL_VARIABLE} and {REDIS_URL_VARIABLE} "
+            "are not set."
+        )
         return
     critical = [check.name for check in checks if check.critical]
     optional = [check.name for check in checks if not check.critical]

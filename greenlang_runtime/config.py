@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from greenlang_runtime import _setting_rules as rules
+from greenlang_runtime._labels import dns_label_problem, label_value_problem
 from greenlang_runtime._redact import environment_secrets, redact_url, remember
 from greenlang_runtime._setting_rules import LOG_FORMATS, SecretUrl
 from greenlang_runtime.exceptions import ConfigError
 
 __all__ = [
     "CAPABILITIES_PATH",
+    "DATABASE_URL_VARIABLE",
     "ENVIRONMENTS",
     "GRACE_MARGIN_SECONDS",
     "LIVE_PATH",
     "LOG_FORMATS",
     "METRICS_PATH",
     "READY_PATH",
+    "REDIS_URL_VARIABLE",
     "RUN_AS_UID",
     "SECRET_URLS",
     "STARTUP_PATH",
@@ -49,31 +51,25 @@ RUN_AS_UID = 10001
 
 ENVIRONMENTS = ("development", "staging", "production")
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-# A Kubernetes label value: the identity also becomes pod labels.
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-
-_DNS_LABEL_RULE = (
-    "it must be a DNS-1123 label: at most 63 lowercase letters, digits "
-    "and '-', starting and ending with a letter or digit"
-)
-_LABEL_VALUE_RULE = (
-    "it must be a Kubernetes label value: 1 to 63 letters, digits, "
-    "'-', '_' or '.', starting and ending with a letter or digit"
-)
+# The platform's names for the dependencies' URLs (not GL_*): the Secret's
+# keys are mounted under them, and the checks are built from them.
+DATABASE_URL_VARIABLE = "DATABASE_URL"
+REDIS_URL_VARIABLE = "REDIS_URL"
 
 
-def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, str], str]:
-    def check(name: str, value: str) -> str:
-        if not value or not pattern.fullmatch(value):
-            raise ConfigError(name, value, rule)
-        return value
-
-    return check
+def _dns_label(name: str, value: str) -> str:
+    problem = dns_label_problem(value)
+    if problem is not None:
+        raise ConfigError(name, value, problem)
+    return value
 
 
-_dns_label = _matching(_DNS_LABEL, _DNS_LABEL_RULE)
-_label_value = _matching(_LABEL_VALUE, _LABEL_VALUE_RULE)
+def _label_value(name: str, value: str) -> str:
+    # The identity also becomes pod labels, and an empty label value says nothing.
+    problem = label_value_problem(value)
+    if problem is not None:
+        raise ConfigError(name, value, problem)
+    return value
 
 
 def _environment(name: str, value: str) -> str:
@@ -239,7 +235,7 @@ class Settings:
                 "GL_LLM_BUDGET_REDIS_URL",
                 "",
                 "a budget (GL_LLM_BUDGET_USD) is shared through Redis: set "
-                "GL_LLM_BUDGET_REDIS_URL or REDIS_URL",
+                f"GL_LLM_BUDGET_REDIS_URL or {REDIS_URL_VARIABLE}",
             )
         if self.http_port == self.metrics_port:
             raise ConfigError(
@@ -297,7 +293,7 @@ def env_name(field: str) -> str:
 
 
 # Settings read from the platform's own variables rather than GL_*.
-_PLATFORM_VARIABLES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_PLATFORM_VARIABLES = {"database_url": DATABASE_URL_VARIABLE, "redis_url": REDIS_URL_VARIABLE}
 # Settings that hold a password: redacted in every message that quotes them.
 SECRET_URLS = ("database_url", "redis_url", "llm_ledger_url", "llm_budget_redis_url")
 

@@ -8,6 +8,8 @@ from dataclasses import fields
 import pytest
 
 from greenlang_runtime import AgentRuntime, ConfigError, Identity, Settings
+from greenlang_runtime.exceptions import SpecError
+from greenlang_runtime.spec import AgentSpec
 from greenlang_runtime.testing import RuntimeClient
 
 
@@ -133,6 +135,38 @@ def test_invalid_identity_names_the_variable(variable: str, value: str) -> None:
     """A bad identity value names the environment variable it came from."""
     with pytest.raises(ConfigError, match=f"^{variable}="):
         Identity.from_env({variable: value})
+
+
+# The reasons as a user reads them, written out here rather than taken from the code.
+_DNS_REASON = (
+    "it must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit"
+)
+_LABEL_REASON = (
+    "it must be a Kubernetes label value: 1 to 63 letters, digits, '-', '_' or '.', "
+    "starting and ending with a letter or digit"
+)
+
+
+@pytest.mark.parametrize(
+    ("variable", "key", "value", "reason"),
+    [
+        ("AGENT_ID", "agent-id", "CBAM_Calculator", _DNS_REASON),
+        ("TENANT_ID", "tenant", "-acme", _DNS_REASON),
+        ("AGENT_LIFECYCLE_STATE", "lifecycle-state", "retired!", _LABEL_REASON),
+    ],
+)
+def test_identity_and_spec_give_one_reason_for_a_bad_label(
+    variable: str, key: str, value: str, reason: str
+) -> None:
+    """The environment and ``[tool.greenlang-runtime]`` reject a bad label with the same words."""
+    with pytest.raises(ConfigError) as from_env:
+        Identity.from_env({variable: value})
+    table = {"tenant": "acme", key: value}
+    with pytest.raises(SpecError) as from_spec:
+        AgentSpec.from_table(table, name="cbam-calculator", version="1.0.0")
+    assert str(from_env.value) == f"{variable}={value!r} is invalid: {reason}."
+    assert str(from_spec.value).endswith(f"{key}={value!r} is invalid: {reason}.")
 
 
 def test_invalid_identity_argument_names_the_argument() -> None:

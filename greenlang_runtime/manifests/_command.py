@@ -143,10 +143,10 @@ def _write(
     environments: Sequence[str],
     patches: Mapping[str, Sequence[str]],
 ) -> None:
-    from greenlang_runtime.manifests.files import Conflict, write_tree
+    from greenlang_runtime.manifests.files import Conflict, update_tree
 
     try:
-        done = write_tree(root, files, environments)
+        done = update_tree(root, files, environments)
     except Conflict as conflict:
         for line in conflict.lines:
             click.echo(line, err=True)

@@ -35,7 +35,7 @@ __all__ = [
     "author_patches",
     "differences",
     "headed",
-    "write_tree",
+    "update_tree",
 ]
 
 PATCHES = "patches"
@@ -59,7 +59,7 @@ class Conflict(OutputError):
 
 @dataclass(slots=True)
 class Written:
-    """What :func:`write_tree` did, file by file (paths relative to the root)."""
+    """What :func:`update_tree` did, file by file (paths relative to the root)."""
 
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -182,8 +182,8 @@ def _unified(relative: str, before: str | None, after: str | None) -> list[str]:
     )
 
 
-def write_tree(root: Path, files: Mapping[str, str], environments: Sequence[str]) -> Written:
-    """Write ``files`` (headed texts) under ``root``; remove unedited generated files not rendered.
+def update_tree(root: Path, files: Mapping[str, str], environments: Sequence[str]) -> Written:
+    """Bring ``root`` up to ``files`` (headed texts): overwrite or remove unedited generated files.
 
     Every path is checked before the first write, so a blocked path or a
     conflict with the author's file writes nothing.

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.manifests._meta import Document
-from greenlang_runtime.manifests._scenarios import Alert, Recording, Series, agent_matchers
+from greenlang_runtime.manifests._scenarios import (
+    Alert,
+    Recording,
+    Series,
+    agent_matchers,
+    sample_labels,
+)
 from greenlang_runtime.manifests.alerts import alerts
 from greenlang_runtime.manifests.costs import cost_recordings
 from greenlang_runtime.manifests.slo import BY, budget_expr, budget_record, ratio_exprs, slis
-from greenlang_runtime.spec import NAMESPACE_SUFFIXES, AgentSpec
+from greenlang_runtime.spec import AgentSpec
 
 __all__ = ["Recording", "budget_recordings", "llm_recordings", "recordings", "rule_groups"]
 
@@ -16,10 +22,10 @@ __all__ = ["Recording", "budget_recordings", "llm_recordings", "recordings", "ru
 def llm_recordings(spec: AgentSpec) -> list[Recording]:
     """LLM tokens and cost per tenant and agent, for dashboards and chargeback."""
     agent = agent_matchers(spec)["agent"]
-    namespace = f"{spec.tenant}-{NAMESPACE_SUFFIXES['production']}"
-    ident = {"namespace": namespace, "tenant_id": spec.tenant, "agent_id": spec.agent_id}
+    scraped = sample_labels(spec)
+    ident = {"namespace": scraped.namespace, "tenant_id": spec.tenant, "agent_id": spec.agent_id}
     model = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
-    sample = {**ident, "version": spec.version, "pod": f"{spec.agent_id}-5d8f7c9b6-x2k4p"}
+    sample = {**ident, "version": spec.version, "pod": scraped.pod}
     tokens = Series(names.LLM_TOKENS, {**sample, **model, "token_type": "input"}, "0+120x70")
     cost = Series(names.LLM_COST, {**sample, **model}, "0+60x70")
     return [
@@ -56,9 +62,9 @@ def llm_recordings(spec: AgentSpec) -> list[Recording]:
 def budget_recordings(spec: AgentSpec) -> list[Recording]:
     """The share of each SLI's 30-day error budget left."""
     agent = agent_matchers(spec)["agent"]
-    namespace = f"{spec.tenant}-{NAMESPACE_SUFFIXES['production']}"
-    ident = {"namespace": namespace, "tenant_id": spec.tenant, "agent_id": spec.agent_id}
-    sample = {**ident, "version": spec.version, "pod": f"{spec.agent_id}-5d8f7c9b6-x2k4p"}
+    scraped = sample_labels(spec)
+    ident = {"namespace": scraped.namespace, "tenant_id": spec.tenant, "agent_id": spec.agent_id}
+    sample = {**ident, "version": spec.version, "pod": scraped.pod}
     availability = slis(spec)[0]
     # 100,000 requests a minute, 1 in 4 of the budget's share failed (a 0.25x burn): after
     # an hour, the bad ratio is a quarter of the budget and 1 - 1/4 = 0.75 of it is left.

@@ -10,10 +10,12 @@ import math
 from typing import Any
 
 from greenlang_runtime.config import (
+    DATABASE_URL_VARIABLE,
     GRACE_MARGIN_SECONDS,
     LIVE_PATH,
     METRICS_PATH,
     READY_PATH,
+    REDIS_URL_VARIABLE,
     RUN_AS_UID,
     STARTUP_PATH,
     Settings,
@@ -44,9 +46,9 @@ __all__ = [
 CONFIG_MOUNT = "/etc/greenlang-runtime"
 # The Secret's keys and the variables the runtime reads them from.
 SECRET_KEYS = {
-    "postgres": ("DATABASE_URL", "database-url"),
-    "redis": ("REDIS_URL", "redis-url"),
-    "llm-ledger": ("GL_LLM_LEDGER_URL", "llm-ledger-url"),
+    "postgres": (DATABASE_URL_VARIABLE, "database-url"),
+    "redis": (REDIS_URL_VARIABLE, "redis-url"),
+    "llm-ledger": (env_name("llm_ledger_url"), "llm-ledger-url"),
     "anthropic": ("ANTHROPIC_API_KEY", "anthropic-api-key"),
     "openai": ("OPENAI_API_KEY", "openai-api-key"),
 }
@@ -97,9 +99,10 @@ def checkov_skips(env: EnvironmentSpec) -> dict[str, str]:
     reasons = []
     if env.agent.dependencies or env.agent.llm_providers:
         reasons.append(
-            "CKV_K8S_35=The runtime reads DATABASE_URL, REDIS_URL, GL_LLM_LEDGER_URL and the "
-            "LLM provider keys from its environment (the platform's contract); they come "
-            "from a Secret by secretKeyRef, never as literal values."
+            f"CKV_K8S_35=The runtime reads {DATABASE_URL_VARIABLE}, {REDIS_URL_VARIABLE}, "
+            f"{env_name('llm_ledger_url')} and the LLM provider keys from its environment "
+            "(the platform's contract); they come from a Secret by secretKeyRef, never as "
+            "literal values."
         )
     if not env.image_digest:
         reasons.append(

@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 from greenlang_runtime._version import __version__
 from greenlang_runtime.config import Settings
 from greenlang_runtime.scaffold._templates import render_template
-from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_name
-from greenlang_runtime.scaffold._writer import write_tree
+from greenlang_runtime.scaffold._values import FIELDS, ProjectValues, check_project_name
+from greenlang_runtime.scaffold._writer import create_tree
 from greenlang_runtime.spec import TABLE, AgentSpec
 
 __all__ = ["DEPLOY", "ProjectValues", "check_values", "create_project", "render_project"]
@@ -20,13 +20,14 @@ DEPLOY = PurePosixPath("deploy")
 _PYPROJECT = PurePosixPath("pyproject.toml")
 # Spec names whose extra is named otherwise.
 _EXTRAS = {"llm-ledger": "postgres"}
-# The variable each dependency is configured by.
-_VARIABLES = {"postgres": "DATABASE_URL", "redis": "REDIS_URL", "llm-ledger": "GL_LLM_LEDGER_URL"}
 
 
 def _context(values: ProjectValues) -> dict[str, object]:
     # The image's user is the uid the Deployment's securityContext runs the pod as.
-    from greenlang_runtime.config import RUN_AS_UID
+    from greenlang_runtime.config import DATABASE_URL_VARIABLE, REDIS_URL_VARIABLE, RUN_AS_UID
+
+    # The variable each dependency is configured by, as the Deployment sets it.
+    from greenlang_runtime.manifests.workload import SECRET_KEYS
 
     settings = Settings()
     # The LLM usage ledger's client is asyncpg, as the postgres check's.
@@ -38,7 +39,7 @@ def _context(values: ProjectValues) -> dict[str, object]:
         "dependencies": list(values.dependencies),
         "llm_providers": list(values.llm_providers),
         "dependency_variables": [
-            variable for name, variable in _VARIABLES.items() if name in values.dependencies
+            variable for name, (variable, _) in SECRET_KEYS.items() if name in values.dependencies
         ],
         "package": values.package,
         "runtime_requirement": f"greenlang-runtime{f'[{extras}]' if extras else ''}>={__version__}",
@@ -46,6 +47,8 @@ def _context(values: ProjectValues) -> dict[str, object]:
         "uid": RUN_AS_UID,
         "http_port": settings.http_port,
         "metrics_port": settings.metrics_port,
+        "database_url_variable": DATABASE_URL_VARIABLE,
+        "redis_url_variable": REDIS_URL_VARIABLE,
     }
 
 
@@ -66,7 +69,7 @@ def check_values(values: ProjectValues) -> AgentSpec:
     Raises :class:`~greenlang_runtime.ConfigError` (the name, a value's text) or
     :class:`~greenlang_runtime.exceptions.SpecError` (a spec field) naming the first bad value.
     """
-    check_name(values.name)
+    check_project_name(values.name)
     for field in FIELDS:
         field.read(field.show(getattr(values, field.attr)), field.spec_key)
     return _spec(values, render_template(_context(values), only=_PYPROJECT)[_PYPROJECT])
@@ -95,5 +98,5 @@ def create_project(values: ProjectValues, parent: Path) -> Path:
     """
     files = render_project(values)
     target = parent / values.name
-    write_tree(target, files)
+    create_tree(target, files)
     return target

@@ -11,7 +11,12 @@ import click
 
 from greenlang_runtime._bad_input import BadInput
 from greenlang_runtime.exceptions import ConfigError, GreenlangRuntimeError, SpecError
-from greenlang_runtime.scaffold._values import FIELDS, FIELDS_BY_KEY, ProjectValues, check_name
+from greenlang_runtime.scaffold._values import (
+    FIELDS,
+    FIELDS_BY_KEY,
+    ProjectValues,
+    check_project_name,
+)
 from greenlang_runtime.scaffold._writer import check_target
 
 __all__ = ["new"]
@@ -80,7 +85,7 @@ def new(name: str, parent: Path, no_input: bool, **options: str | None) -> None:
 
     target = parent.absolute() / name
     try:
-        check_name(name)
+        check_project_name(name)
         check_target(target, "NAME")
         given = {attr for attr, raw in options.items() if raw is not None}
         values = ProjectValues(name).updated(

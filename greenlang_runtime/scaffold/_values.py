@@ -24,7 +24,14 @@ from greenlang_runtime.spec import (
     dns_label,
 )
 
-__all__ = ["FIELDS", "FIELDS_BY_KEY", "Field", "ProjectValues", "check_name", "package_name"]
+__all__ = [
+    "FIELDS",
+    "FIELDS_BY_KEY",
+    "Field",
+    "ProjectValues",
+    "check_project_name",
+    "package_name",
+]
 
 # A PEP 440 release (what pip installs) that is also a Kubernetes label value (no "+").
 _VERSION = re.compile(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?")
@@ -50,13 +57,13 @@ def _as_label(name: str) -> str:
 
 def _is_name(name: str) -> bool:
     try:
-        check_name(name)
+        check_project_name(name)
     except ConfigError:
         return False
     return True
 
 
-def check_name(name: str, shown: str = "NAME") -> str:
+def check_project_name(name: str, shown: str = "NAME") -> str:
     """Return ``name`` if it can name a project, its package and its Kubernetes objects."""
     try:
         dns_label(shown, name)

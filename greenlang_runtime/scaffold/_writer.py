@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 from greenlang_runtime.exceptions import ConfigError
 
-__all__ = ["check_target", "write_tree"]
+__all__ = ["check_target", "create_tree"]
 
 
 def check_target(target: Path, shown: str) -> None:
@@ -29,8 +29,8 @@ def check_target(target: Path, shown: str) -> None:
         raise ConfigError(shown, str(target), "the directory exists and is not empty")
 
 
-def write_tree(target: Path, files: Mapping[PurePosixPath, str]) -> None:
-    """Create ``target`` (or use it if empty) and write ``files`` into it.
+def create_tree(target: Path, files: Mapping[PurePosixPath, str]) -> None:
+    """Create ``target`` (or use it if empty) and create ``files`` in it, refusing any that exist.
 
     Every path must stay inside ``target``; files are created exclusively
     (never overwritten). On any failure, and on

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from greenlang_runtime._labels import MAX_LABEL_LENGTH, dns_label_problem, label_value_problem
 from greenlang_runtime.exceptions import SpecError
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
     "whole",
 ]
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 # A Kubernetes resource quantity, as its parser reads one: a signed decimal
 # number in ASCII digits, then a binary or decimal suffix or an exponent.
 _QUANTITY = re.compile(
@@ -62,31 +61,21 @@ def text(field: str, value: object) -> str:
     return value
 
 
-def dns_label(field: str, value: object, max_length: int = 63) -> str:
+def dns_label(field: str, value: object, max_length: int = MAX_LABEL_LENGTH) -> str:
     """A DNS-1123 label of at most ``max_length`` characters."""
     name = text(field, value)
-    if not _DNS_LABEL.fullmatch(name):
-        raise SpecError(
-            field,
-            value,
-            "it must be a DNS-1123 label: lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit",
-        )
-    if len(name) > max_length:
-        raise SpecError(field, value, f"it must be at most {max_length} characters long")
+    problem = dns_label_problem(name, max_length)
+    if problem is not None:
+        raise SpecError(field, value, problem)
     return name
 
 
 def label_value(field: str, value: object, *, empty: bool = False) -> str:
     """A Kubernetes label value (1 to 63 characters, or empty when ``empty``)."""
     label = text(field, value)
-    if (label or not empty) and not _LABEL_VALUE.fullmatch(label):
-        raise SpecError(
-            field,
-            value,
-            "it must be a Kubernetes label value: 1 to 63 letters, digits, '-', '_' "
-            "or '.', starting and ending with a letter or digit",
-        )
+    problem = label_value_problem(label, empty=empty)
+    if problem is not None:
+        raise SpecError(field, value, problem)
     return label
 
 

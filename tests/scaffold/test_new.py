@@ -12,7 +12,7 @@ from greenlang_runtime._version import __version__
 from greenlang_runtime.cli import main
 from greenlang_runtime.manifests import render_tree
 from greenlang_runtime.scaffold import ProjectValues, create_project
-from greenlang_runtime.scaffold._writer import write_tree
+from greenlang_runtime.scaffold._writer import create_tree
 from greenlang_runtime.spec import load_spec
 
 CODE_FILES = {
@@ -234,7 +234,7 @@ def test_a_failed_write_removes_what_it_wrote(tmp_path: Path) -> None:
     # "a" is written as a file first, so "a/b" cannot be created under it.
     files = {PurePosixPath("README.md"): "x", PurePosixPath("a"): "y", PurePosixPath("a/b"): "z"}
     with pytest.raises(NotADirectoryError):
-        write_tree(target, files)
+        create_tree(target, files)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -244,7 +244,7 @@ def test_a_failed_write_into_an_empty_directory_leaves_it_empty(tmp_path: Path) 
     target.mkdir()
     files = {PurePosixPath("d/one"): "x", PurePosixPath("d/one/two"): "y"}
     with pytest.raises(NotADirectoryError):
-        write_tree(target, files)
+        create_tree(target, files)
     assert list(target.iterdir()) == []
 
 
@@ -253,7 +253,7 @@ def test_paths_outside_the_target_are_refused_before_any_write(tmp_path: Path, p
     """A rendered path that would leave the project is refused and nothing is created."""
     files = {PurePosixPath("README.md"): "x", PurePosixPath(path): "y"}
     with pytest.raises(ValueError, match="is not a path inside the project"):
-        write_tree(tmp_path / "solo", files)
+        create_tree(tmp_path / "solo", files)
     assert list(tmp_path.iterdir()) == []
 
 
