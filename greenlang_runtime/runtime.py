@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from greenlang_runtime._types import ASGIApp
 from greenlang_runtime.capabilities._capability import CallObserver, Capability, describe
 from greenlang_runtime.checks import (
+    CheckRunner,
     DependencyMetrics,
     configured_checks,
     custom_check,
@@ -22,8 +23,8 @@ from greenlang_runtime.config import Identity, Settings, unknown_variable_warnin
 from greenlang_runtime.exceptions import CapabilityError, ConfigError
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
-from greenlang_runtime.serving._lifespan import Hook, Lifespan, Service
-from greenlang_runtime.serving._metrics_app import DefaultRegistry, make_metrics_app
+from greenlang_runtime.serving._lifespan import Hook, Service, StartupShutdown
+from greenlang_runtime.serving._metrics_app import DefaultRegistryCollector, make_metrics_app
 from greenlang_runtime.serving._tasks import TaskTracker
 from greenlang_runtime.serving._watchdog import LoopWatchdog
 from greenlang_runtime.serving.app import RuntimeApp
@@ -83,56 +84,105 @@ class AgentRuntime:
             environment=environment,
             lifecycle_state=lifecycle_state,
         )
-        # Logged when serving starts, in the format the logs are configured
-        # with then (the runtime is usually built before that, at import).
-        warnings: list[str] = []
-        if settings is None:
-            settings = Settings.from_env(environ)
-            warnings = unknown_variable_warnings(environ)
-        self.settings = settings
-        if registry is None:
-            registry = CollectorRegistry(auto_describe=True)
-            registry.register(DefaultRegistry())
-        self.registry = registry
-        self.metrics = AgentMetrics(self.identity, registry)
+        # Warnings are logged when serving starts, in the format the logs are
+        # configured with then (the runtime is usually built before, at import).
+        self.settings, warnings = _settings(settings, environ)
+        self.registry = _registry(registry)
+        # Spans, when the application or OTEL_* asks for them; None: the
+        # OpenTelemetry API is never called.
+        self.tracing = make_tracing(self.identity, environ)
+        self.metrics = AgentMetrics(
+            self.identity,
+            self.registry,
+            sampled_trace_id=None if self.tracing is None else self.tracing.sampled_trace_id,
+        )
         # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
-        self.ledger: Ledger | None = None
-        if self.settings.llm_ledger_url is not None:
-            from greenlang_runtime.ledger._ledger import Ledger
-
-            self.ledger = Ledger.from_settings(self.identity, self.settings, registry)
+        self.ledger = self._build_ledger()
         # The agent_llm_* families are exposed from the start (rules and the
         # dashboard query them); the collector imports no client or price data.
-        self._llm_metrics = LLMMetrics(self.identity, registry)
-        # LLM accounting is set up with the first instrumented client (the
-        # price modules are not imported before), or here when a price file
-        # is set, so that a bad GL_LLM_PRICES_FILE fails the start.
+        self._llm_metrics = LLMMetrics(self.identity, self.registry)
         self._llm: LLMAccounting | None = None
-        if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
-            self._llm = self.llm
+        self._start_llm_accounting()
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
-        self.call_observers: list[CallObserver] = []
-        self.checks = configured_checks(
-            self.settings, DependencyMetrics(self.identity.labels, registry)
-        )
-        if self.ledger is not None:
-            self.call_observers.append(self.ledger.observer)
-            self.checks.add(
-                self.ledger.check(
-                    timeout=self.settings.check_timeout_seconds,
-                    interval=self.settings.check_interval_seconds,
-                )
-            )
+        self.call_observers = self._build_call_observers()
+        self.checks = self._build_checks()
         stall = self.settings.loop_stall_seconds
         watchdog = LoopWatchdog(stall, interval=min(0.5, stall / 4))
         self.lifecycle = Lifecycle(watchdog, self.checks)
         self._tasks = TaskTracker(self.metrics.record_error)
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
-        # Spans, when the application or OTEL_* asks for them; None: the
-        # OpenTelemetry API is never called.
-        self.tracing = make_tracing(self.identity, environ)
+        self._lifespan = self._build_lifespan(watchdog, app, warnings)
+        self._asgi_app = RuntimeApp(
+            self.capabilities,
+            self.lifecycle,
+            self._lifespan,
+            self.settings,
+            self.metrics,
+            app,
+            server_spans=None if self.tracing is None else self.tracing.server_spans,
+        )
+        self._metrics_app = make_metrics_app(self.registry)
+
+    def _build_ledger(self) -> Ledger | None:
+        if self.settings.llm_ledger_url is None:
+            return None
+        from greenlang_runtime.ledger._ledger import Ledger
+
+        return Ledger.from_settings(self.identity, self.settings, self.registry)
+
+    def _start_llm_accounting(self) -> None:
+        """Set up LLM accounting now when a price file or a budget is set.
+
+        Otherwise it is set up with the first instrumented client (the price
+        modules are not imported before). Now, a bad GL_LLM_PRICES_FILE fails
+        the start.
+        """
+        if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
+            self._llm = self.llm
+
+    def _build_call_observers(self) -> list[CallObserver]:
+        observers: list[CallObserver] = []
+        if self.ledger is not None:
+            observers.append(self.ledger.observer)
+        if self.tracing is not None:
+            observers.append(self.tracing.capability_spans)
+        return observers
+
+    def _build_checks(self) -> CheckRunner:
+        checks = configured_checks(
+            self.settings,
+            DependencyMetrics(self.identity.labels, self.registry),
+            trace_failure=None if self.tracing is None else self.tracing.check_failed,
+        )
+        if self.ledger is not None:
+            checks.add(
+                self.ledger.check(
+                    timeout=self.settings.check_timeout_seconds,
+                    interval=self.settings.check_interval_seconds,
+                )
+            )
+        return checks
+
+    def _build_lifespan(
+        self, watchdog: LoopWatchdog, app: ASGIApp | None, warnings: list[str]
+    ) -> StartupShutdown:
+        return StartupShutdown(
+            self.lifecycle,
+            self._startup_hooks,
+            self._shutdown_hooks,
+            self.settings.shutdown_hooks_timeout_seconds,
+            services=self._services(watchdog),
+            tasks=self._tasks,
+            drain_timeout=self.settings.drain_timeout_seconds,
+            app=app,
+            warnings=warnings,
+            drains=() if self.ledger is None else (self.ledger.writer.flush,),
+        )
+
+    def _services(self, watchdog: LoopWatchdog) -> list[Service]:
+        """The background services, in start order (they stop in reverse)."""
         services: list[Service] = [watchdog, self.checks]
         if self.ledger is not None:
             # Stopped first: its last write still has the checks' state to report.
@@ -143,29 +193,9 @@ class AgentRuntime:
             # Stopped after the drain: the calls that ended are settled in Redis.
             services.append(BudgetService(self._llm.guard))
         if self.tracing is not None:
-            self.call_observers.append(self.tracing.capability_spans)
-            self.metrics.sampled_trace_id = self.tracing.sampled_trace_id
-            self.checks.trace_failure = self.tracing.check_failed
-            # Stopped last (services stop in reverse): the others' spans are flushed too.
+            # Stopped last: the others' spans are flushed too.
             services.insert(0, self.tracing.flush)
-        self._lifespan = Lifespan(
-            self.lifecycle,
-            self._startup_hooks,
-            self._shutdown_hooks,
-            self.settings.shutdown_hooks_timeout_seconds,
-            services=services,
-            tasks=self._tasks,
-            drain_timeout=self.settings.drain_timeout_seconds,
-            app=app,
-            warnings=warnings,
-            drains=() if self.ledger is None else (self.ledger.writer.flush,),
-        )
-        self._asgi_app = RuntimeApp(
-            self.capabilities, self.lifecycle, self._lifespan, self.settings, self.metrics, app
-        )
-        if self.tracing is not None:
-            self._asgi_app.server_spans = self.tracing.server_spans
-        self._metrics_app = make_metrics_app(registry)
+        return services
 
     def __repr__(self) -> str:
         return (
@@ -368,3 +398,21 @@ class AgentRuntime:
         )
         if status != 0:
             raise SystemExit(status)
+
+
+def _settings(
+    settings: Settings | None, environ: Mapping[str, str] | None
+) -> tuple[Settings, list[str]]:
+    """``settings``, else read from the environment with its unknown-variable warnings."""
+    if settings is not None:
+        return settings, []
+    return Settings.from_env(environ), unknown_variable_warnings(environ)
+
+
+def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
+    """``registry``, else the runtime's own, which also exposes the default registry."""
+    if registry is not None:
+        return registry
+    own = CollectorRegistry(auto_describe=True)
+    own.register(DefaultRegistryCollector())
+    return own

@@ -1,35 +1,30 @@
 """Capabilities: an author's functions, wrapped so that every call is measured in one place.
 
-A call, direct from Python or over HTTP, starts with :meth:`Capability.begin`
-and ends with :meth:`Capability.end`: they record the metrics and tell the
-registered :class:`CallObserver` objects (tracing, LLM accounting), so those
-hook in once and see every call.
+A call, direct from Python or over HTTP, starts with :attr:`Capability.begin`
+and ends with :attr:`Capability.end` (built in :mod:`._seam`): they record
+the metrics and tell the registered :class:`CallObserver` objects (tracing,
+LLM accounting), so those hook in once and see every call.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import math
 import re
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any, Final
 
 import anyio.to_thread
 from anyio import CapacityLimiter
 
 from greenlang_runtime._offload import encode_in_pieces, in_worker
-from greenlang_runtime.capabilities._observers import (
-    CallObserver,
-    Outcome,
-    begin_observers,
-    end_observers,
-)
+from greenlang_runtime.capabilities._direct import direct_async, direct_sync
+from greenlang_runtime.capabilities._observers import CallObserver, Outcome
+from greenlang_runtime.capabilities._seam import seam
 from greenlang_runtime.capabilities._slots import Slots
-from greenlang_runtime.capabilities._typed import Types, resolve, to_json
-from greenlang_runtime.exceptions import CapabilityError, InvalidInput, LLMBudgetExceeded
+from greenlang_runtime.capabilities._typed import PayloadModels, resolve, to_json
+from greenlang_runtime.exceptions import CapabilityError
 from greenlang_runtime.metrics import OTHER, AgentMetrics
 
 __all__ = [
@@ -46,13 +41,7 @@ logger = logging.getLogger("greenlang_runtime")
 # when served over HTTP; each capability has its own, so none starves another.
 SYNC_THREADS: Final = 40
 
-# The caller's fault, or the caller's budget: status="client_error", never an agent error.
-_CLIENT_ERRORS: Final = (InvalidInput, LLMBudgetExceeded)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-# (started, [(observer, token), ...] or None)
-_Begun = tuple[float, "list[tuple[CallObserver, object]] | None"]
-_BeginFn = Callable[[Any], _Begun]
-_EndFn = Callable[[_Begun, "BaseException | None"], None]
 
 
 class ResultNotJson(Exception):
@@ -93,57 +82,22 @@ class Capability:
         self.thread_slots = self.slots
         if not self.is_async and self.slots is None:
             self.thread_slots = Slots(SYNC_THREADS, metrics)
-        self.recorder = metrics.recorder(name)
+        self.stats = metrics.stats(name)
         self.observers: list[CallObserver] = [] if observers is None else observers
-        self._types: Types | None = None
-        # A call starts with begin(payload) -> begun and ends with end(begun,
-        # error): they record the metrics and tell the observers. Error
-        # InvalidInput is the caller's fault (client_error), any other the
-        # agent's (error).
-        self.begin, self.end = self._seam(metrics)
-        self.function = self._direct_async() if self.is_async else self._direct_sync()
-
-    def _seam(self, metrics: AgentMetrics) -> tuple[_BeginFn, _EndFn]:
-        """Build :attr:`begin` and :attr:`end`, the one place a call is measured.
-
-        Closures rather than methods: every call runs both, and a closure
-        reads its variables faster than a method reads attributes.
-        """
-        name, observers = self.name, self.observers
-        mark_inflight = metrics.inflight_marks.append  # metrics.start(), inlined
-        record = self.recorder.record
-
-        def begin(payload: Any) -> _Begun:
-            tokens = begin_observers(observers, name, payload) if observers else None
-            mark_inflight(None)
-            return perf_counter(), tokens
-
-        def end(begun: _Begun, error: BaseException | None) -> None:
-            started, tokens = begun
-            outcome: Outcome
-            if error is None:
-                record(started, False)
-                if tokens is None:
-                    return
-                outcome = "success"
-            elif isinstance(error, _CLIENT_ERRORS):
-                record(started, False, client_error=True)
-                outcome = "client_error"
-            else:
-                record(started, True, type(error).__name__)
-                outcome = "error"
-            if tokens is not None:
-                end_observers(tokens, outcome, error)
-
-        return begin, end
+        self._models: PayloadModels | None = None
+        # Every call, direct or over HTTP, runs begin(payload) -> begun and
+        # end(begun, error): the one place it is measured (see _seam).
+        self.begin, self.end = seam(name, self.observers, self.stats)
+        direct = direct_async if self.is_async else direct_sync
+        self.function = direct(function, self.begin, self.end, self.slots)
 
     @property
-    def types(self) -> Types:
+    def models(self) -> PayloadModels:
         """The pydantic models in the function's annotations, resolved at first use."""
-        types = self._types
-        if types is None:
-            types = self._types = resolve(self.name, self.raw)
-        return types
+        models = self._models
+        if models is None:
+            models = self._models = resolve(self.name, self.raw)
+        return models
 
     async def invoke(self, payload: Any, encode_in_thread: bool = False) -> bytes:
         """The HTTP path: validate, call, and return the result as JSON, all measured.
@@ -160,8 +114,8 @@ class Capability:
         """
         begun = self.begin(payload)
         try:
-            types = self.types
-            argument = payload if types.input_model is None else types.validate(payload)
+            models = self.models
+            argument = payload if models.input_model is None else models.validate(payload)
             slots = self.thread_slots
             if slots is not None:
                 await slots.acquire_async()
@@ -193,55 +147,7 @@ class Capability:
 
     def listing(self) -> dict[str, Any]:
         """This capability's entry in ``GET /v1/capabilities``."""
-        return {"name": self.name, "description": self.description, **self.types.json_schemas()}
-
-    def _direct_sync(self) -> Callable[..., Any]:
-        """The function for direct calls: same arguments, result and exceptions, measured."""
-        function, begin, end, slots = self.raw, self.begin, self.end, self.slots
-
-        @functools.wraps(function)
-        def measured(*args: Any, **kwargs: Any) -> Any:
-            begun = begin(args[0] if args else kwargs)
-            try:
-                if slots is None:
-                    result = function(*args, **kwargs)
-                else:
-                    slots.acquire()
-                    try:
-                        result = function(*args, **kwargs)
-                    finally:
-                        slots.release()
-            except BaseException as error:
-                end(begun, error)
-                raise
-            end(begun, None)
-            return result
-
-        return measured
-
-    def _direct_async(self) -> Callable[..., Any]:
-        """The coroutine function for direct calls, measured when awaited."""
-        function, begin, end, slots = self.raw, self.begin, self.end, self.slots
-
-        @functools.wraps(function)
-        async def measured(*args: Any, **kwargs: Any) -> Any:
-            begun = begin(args[0] if args else kwargs)
-            try:
-                if slots is None:
-                    result = await function(*args, **kwargs)
-                else:
-                    await slots.acquire_async()
-                    try:
-                        result = await function(*args, **kwargs)
-                    finally:
-                        slots.release()
-            except BaseException as error:
-                end(begun, error)
-                raise
-            end(begun, None)
-            return result
-
-        return measured
+        return {"name": self.name, "description": self.description, **self.models.json_schemas()}
 
 
 _unbounded: CapacityLimiter | None = None

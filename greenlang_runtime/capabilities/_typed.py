@@ -19,12 +19,12 @@ from typing import Any
 
 from greenlang_runtime.exceptions import InvalidInput
 
-__all__ = ["Types", "resolve", "to_json"]
+__all__ = ["PayloadModels", "resolve", "to_json"]
 
 logger = logging.getLogger("greenlang_runtime")
 
 
-class Types:
+class PayloadModels:
     """The pydantic models a capability takes and returns, if any.
 
     Args:
@@ -90,14 +90,14 @@ class Types:
         return self.schemas
 
 
-def resolve(name: str, function: Callable[..., Any]) -> Types:
+def resolve(name: str, function: Callable[..., Any]) -> PayloadModels:
     """The models in ``function``'s annotations (first parameter and return).
 
     Annotations are resolved here, at first use, not when the capability is
     declared: a model may be defined after the function that names it.
     """
     if "pydantic" not in sys.modules:
-        return Types(name)
+        return PayloadModels(name)
     from pydantic import BaseModel
 
     try:
@@ -111,13 +111,13 @@ def resolve(name: str, function: Callable[..., Any]) -> Types:
             type(error).__name__,
             error,
         )
-        return Types(name)
+        return PayloadModels(name)
 
     def model(hint: Any) -> Any:
         return hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
 
     first = hints.get(parameters[0]) if parameters else None
-    return Types(name, model(first), model(hints.get("return")))
+    return PayloadModels(name, model(first), model(hints.get("return")))
 
 
 def _model_dump(value: Any) -> Any:

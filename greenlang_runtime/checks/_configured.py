@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from greenlang_runtime.checks._collector import DependencyMetrics
 from greenlang_runtime.checks._runner import CheckRunner
 from greenlang_runtime.checks.postgres import postgres_check
@@ -11,10 +13,21 @@ from greenlang_runtime.config import Settings
 __all__ = ["configured_checks"]
 
 
-def configured_checks(settings: Settings, metrics: DependencyMetrics) -> CheckRunner:
-    """A check runner damped as ``settings`` say, with the checks their URLs ask for."""
+def configured_checks(
+    settings: Settings,
+    metrics: DependencyMetrics,
+    trace_failure: Callable[[str, float, str, str], None] | None = None,
+) -> CheckRunner:
+    """A check runner damped as ``settings`` say, with the checks their URLs ask for.
+
+    ``trace_failure``: when tracing is on, told of each failed check (see
+    :class:`CheckRunner`).
+    """
     runner = CheckRunner(
-        metrics, fall=settings.check_failure_threshold, rise=settings.check_success_threshold
+        metrics,
+        fall=settings.check_failure_threshold,
+        rise=settings.check_success_threshold,
+        trace_failure=trace_failure,
     )
     timeout, interval = settings.check_timeout_seconds, settings.check_interval_seconds
     if settings.database_url is not None:

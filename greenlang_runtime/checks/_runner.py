@@ -53,9 +53,18 @@ class CheckRunner:
         metrics: where each check's result and duration are recorded.
         fall: consecutive failures that turn an ``up`` check ``down``.
         rise: consecutive successes that turn a ``down`` check ``up``.
+        trace_failure: when tracing is on, told of each failed check:
+            (dependency, seconds, error type, reason).
     """
 
-    def __init__(self, metrics: DependencyMetrics, *, fall: int = 2, rise: int = 2) -> None:
+    def __init__(
+        self,
+        metrics: DependencyMetrics,
+        *,
+        fall: int = 2,
+        rise: int = 2,
+        trace_failure: Callable[[str, float, str, str], None] | None = None,
+    ) -> None:
         self.metrics = metrics
         self.fall = fall
         self.rise = rise
@@ -63,8 +72,7 @@ class CheckRunner:
         self._tasks: list[asyncio.Task[None]] = []
         # Per check, a probe given up on at its timeout that has not ended yet.
         self._abandoned: dict[str, asyncio.Task[BaseException | None]] = {}
-        # Set when tracing is on: (dependency, seconds, error type, reason) of a failed check.
-        self.trace_failure: Callable[[str, float, str, str], None] | None = None
+        self.trace_failure = trace_failure
 
     def add(self, check: Check) -> None:
         """Register ``check``; a name may be used once."""

@@ -6,12 +6,12 @@ from greenlang_runtime.metrics._collector import (
     MAX_ERROR_TYPES,
     OTHER,
     AgentMetrics,
-    CallRecorder,
+    CallStats,
 )
 
 __all__ = [
     "MAX_ERROR_TYPES",
     "OTHER",
     "AgentMetrics",
-    "CallRecorder",
+    "CallStats",
 ]

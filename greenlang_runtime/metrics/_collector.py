@@ -37,7 +37,7 @@ __all__ = [
     "MAX_ERROR_TYPES",
     "OTHER",
     "AgentMetrics",
-    "CallRecorder",
+    "CallStats",
 ]
 
 PERCENTILES: Final = (
@@ -53,16 +53,20 @@ MAX_ROUTES: Final = 200
 _BUCKET_BOUNDS = names.bucket_bounds(names.REQUEST_DURATION_BUCKETS)
 
 
-class CallRecorder:
+class CallStats:
     """Counts of one capability (or route): requests, durations, outcomes.
 
     Bound once when the capability is declared, so a call only does
-    arithmetic on it.
+    arithmetic on it. A call starts with :meth:`begin` and ends with
+    :meth:`end`: both are here, so the calls in flight are counted up and
+    down in one place.
     """
 
     __slots__ = (
         "_latency",
         "_metrics",
+        "_sampled_trace_id",
+        "begin",
         "buckets",
         "client_errors",
         "errors",
@@ -75,6 +79,10 @@ class CallRecorder:
     def __init__(self, metrics: AgentMetrics, name: str) -> None:
         self._metrics = metrics
         self._latency = metrics.latency.add
+        self._sampled_trace_id = metrics.sampled_trace_id
+        # A call starts: counted in flight; returns its start time for end().
+        # The collector's own begin, bound once.
+        self.begin: Callable[[], float] = metrics.begin
         self.name = name
         self.successes = 0
         self.errors = 0
@@ -84,7 +92,7 @@ class CallRecorder:
         # Per bucket, the last sampled call: (trace id, seconds, Unix time).
         self.exemplars: list[tuple[str, float, float] | None] = [None] * len(self.buckets)
 
-    def record(
+    def end(
         self,
         started: float,
         failed: bool,
@@ -92,7 +100,7 @@ class CallRecorder:
         *,
         client_error: bool = False,
     ) -> None:
-        """Record the end of a call begun at ``started`` (see :meth:`AgentMetrics.start`).
+        """Record the end of a call begun at ``started`` (see :meth:`begin`).
 
         Args:
             failed: whether the call failed (it raised, or answered 5xx).
@@ -122,7 +130,7 @@ class CallRecorder:
                 self.successes += 1
         finally:
             lock.release()
-        sampled = metrics.sampled_trace_id
+        sampled = self._sampled_trace_id
         if sampled is not None:  # tracing is on
             trace_id = sampled()
             if trace_id is not None:
@@ -137,9 +145,17 @@ class AgentMetrics(Collector):
     Args:
         identity: gives the ``agent_id, version, tenant_id`` labels.
         registry: where to register; ``None`` registers nowhere.
+        sampled_trace_id: when tracing is on, returns the current trace's id
+            if it is sampled, attached to the duration buckets as exemplars.
     """
 
-    def __init__(self, identity: Identity, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        registry: CollectorRegistry | None = None,
+        *,
+        sampled_trace_id: Callable[[], str | None] | None = None,
+    ) -> None:
         self.identity = identity
         self.lock = threading.Lock()
         # One mark per call in flight. A deque's append and pop are atomic,
@@ -147,18 +163,22 @@ class AgentMetrics(Collector):
         self.inflight_marks: deque[None] = deque()
         self.queue_depth = 0
         self.latency = SlidingQuantiles(LATENCY_WINDOW_SECONDS, now=time.perf_counter())
-        self._recorders: dict[str, CallRecorder] = {}
+        self._stats: dict[str, CallStats] = {}
         self._routes = 0
         self._errors: dict[str, int] = {}
         self._error_type = BoundedLabel(MAX_ERROR_TYPES)
         self._cpu = CpuMeter()
-        # Set when tracing is on: the current trace's id if sampled, for exemplars.
-        self.sampled_trace_id: Callable[[], str | None] | None = None
+        self.sampled_trace_id = sampled_trace_id
         if registry is not None:
             registry.register(self)
 
-    def start(self) -> float:
-        """Mark a call in flight; return its start time for :meth:`CallRecorder.record`."""
+    def begin(self) -> float:
+        """A call starts: counted in flight; returns its start time for :meth:`CallStats.end`.
+
+        For a call whose :class:`CallStats` is known only at its end (an
+        author's route, matched by their router); a capability's own stats
+        hold this same method as :attr:`CallStats.begin`.
+        """
         self.inflight_marks.append(None)
         return time.perf_counter()
 
@@ -172,21 +192,21 @@ class AgentMetrics(Collector):
         with self.lock:
             self.queue_depth -= 1
 
-    def recorder(self, name: str, *, route: bool = False) -> CallRecorder:
-        """The recorder for capability (or, with ``route``, HTTP route) ``name``.
+    def stats(self, name: str, *, route: bool = False) -> CallStats:
+        """The counts of capability (or, with ``route``, HTTP route) ``name``.
 
         Routes are capped at ``MAX_ROUTES`` distinct names; later ones share
-        the recorder named ``other``.
+        the counts named ``other``.
         """
         with self.lock:
-            found = self._recorders.get(name)
+            found = self._stats.get(name)
             if found is None:
                 if route:
                     if self._routes >= MAX_ROUTES:
                         name = OTHER
                     else:
                         self._routes += 1
-                found = self._recorders.setdefault(name, CallRecorder(self, name))
+                found = self._stats.setdefault(name, CallStats(self, name))
             return found
 
     def count_error(self, error_type: str) -> None:
@@ -209,9 +229,9 @@ class AgentMetrics(Collector):
         with self.lock:
             recorders = [
                 (r.name, r.successes, r.errors, r.client_errors, r.sum, list(r.buckets))
-                for r in self._recorders.values()
+                for r in self._stats.values()
             ]
-            exemplars = {r.name: list(r.exemplars) for r in self._recorders.values()}
+            exemplars = {r.name: list(r.exemplars) for r in self._stats.values()}
             errors = sorted(self._errors.items())
             inflight, queue_depth = len(self.inflight_marks), self.queue_depth
             quantiles = self.latency.quantiles([q for q, _, _ in PERCENTILES], time.perf_counter())

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Awaitable
 from typing import Any
 
-from greenlang_runtime._types import Receive, Scope, Send
+from greenlang_runtime._types import Message, Receive, Scope, Send
 
 __all__ = [
+    "CLOSE",
     "BodyTooLarge",
     "ClientDisconnected",
     "InvalidJson",
@@ -21,10 +23,13 @@ __all__ = [
     "method_not_allowed",
     "parse_json",
     "read_body",
+    "watch_status",
 ]
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# Asks the client to open a new connection for its next request.
+CLOSE = (b"connection", b"close")
 
 
 class BodyTooLarge(Exception):
@@ -37,6 +42,23 @@ class ClientDisconnected(Exception):
 
 class InvalidJson(ValueError):
     """The request body is not strict JSON; the message says why, in the caller's terms."""
+
+
+def watch_status(send: Send, status: list[int]) -> Send:
+    """``send``, keeping the response's status in ``status[0]`` as it starts.
+
+    The one wrapper that tells the metrics and the server span how a
+    request was answered; ``status[0]`` stays as the caller set it (500)
+    when no response started.
+    """
+
+    def send_status(message: Message) -> Awaitable[None]:
+        # Returns send's awaitable instead of awaiting it: no extra coroutine per message.
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        return send(message)
+
+    return send_status
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:

@@ -14,7 +14,7 @@ from greenlang_runtime._types import ASGIApp, Message, Receive, Scope, Send
 from greenlang_runtime.serving._tasks import TaskTracker
 from greenlang_runtime.serving.lifecycle import Lifecycle
 
-__all__ = ["Hook", "Lifespan", "Service"]
+__all__ = ["Hook", "Service", "StartupShutdown"]
 
 logger = logging.getLogger("greenlang_runtime")
 
@@ -56,8 +56,8 @@ def hook_name(hook: Hook) -> str:
     return getattr(hook, "__qualname__", None) or repr(hook)
 
 
-class Lifespan:
-    """Runs the agent's startup and shutdown around the server's.
+class StartupShutdown:
+    """The ASGI lifespan handler: runs the agent's startup and shutdown around the server's.
 
     Startup: the wrapped app's startup, then the background services, then
     the ``on_startup`` hooks in the background, so the startup probe can

@@ -12,7 +12,7 @@ from greenlang_runtime._types import ASGIApp, Receive, Scope, Send
 from greenlang_runtime.config import METRICS_PATH
 from greenlang_runtime.serving._http import error_response, method_not_allowed
 
-__all__ = ["DefaultRegistry", "make_metrics_app"]
+__all__ = ["DefaultRegistryCollector", "make_metrics_app"]
 
 
 def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
@@ -33,7 +33,7 @@ def make_metrics_app(registry: CollectorRegistry) -> ASGIApp:
     return metrics_app
 
 
-class DefaultRegistry(Collector):
+class DefaultRegistryCollector(Collector):
     """Forwards prometheus_client's default registry, so the author's own metrics show too."""
 
     def collect(self) -> Iterable[Metric]:

@@ -7,7 +7,6 @@ API, which costs about 11 µs a span even without an SDK.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from contextvars import Token
 from typing import Any, Final
 
@@ -26,18 +25,16 @@ from opentelemetry.trace import (
 )
 
 from greenlang_runtime._redact import bounded, redact_text
-from greenlang_runtime._types import Message, Receive, Scope, Send
-from greenlang_runtime.config import CAPABILITIES_PATH
+from greenlang_runtime._types import Scope
 
-__all__ = ["CapabilitySpans", "ServerSpans", "check_failed", "sampled_trace_id"]
+__all__ = ["CapabilitySpans", "ServerSpan", "ServerSpans", "check_failed", "sampled_trace_id"]
 
-_CAPABILITY_PREFIX: Final = CAPABILITIES_PATH + "/"
-_CAPABILITY_ROUTE: Final = _CAPABILITY_PREFIX + "{name}"
 _MAX_PATH_CHARS: Final = 2048
 # The request headers that carry trace context in (W3C trace context and baggage).
 _CONTEXT_HEADERS: Final = frozenset((b"traceparent", b"tracestate", b"baggage"))
 
-Route = Callable[[Scope, Receive, Send], Awaitable[None]]
+# A request's span and the context token that made it current.
+ServerSpan = tuple[Span, "Token[Context]"]
 
 
 class CapabilitySpans:
@@ -86,7 +83,9 @@ class ServerSpans:
 
     Named by the route template (``POST /v1/capabilities/{name}``, or the
     author's Starlette route), never by the raw path; by the method alone
-    when no route matched.
+    when no route matched. The app wraps each of its routes once, with the
+    route's template, and calls :meth:`begin` and :meth:`end` around each
+    request (``greenlang_runtime.serving._traced``).
     """
 
     __slots__ = ("_tracer",)
@@ -94,16 +93,14 @@ class ServerSpans:
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
-        """Serve the request with ``route`` inside its server span."""
+    def begin(self, scope: Scope, template: str | None) -> ServerSpan:
+        """Start the request's span and make it current.
+
+        Args:
+            template: the route's template; ``None`` for the author's app,
+                whose router leaves its route in the scope (read at :meth:`end`).
+        """
         method: str = scope["method"]
-        path: str = scope["path"]
-        if path.startswith(_CAPABILITY_PREFIX):
-            template: str | None = _CAPABILITY_ROUTE
-        elif path == CAPABILITIES_PATH:
-            template = CAPABILITIES_PATH
-        else:
-            template = None  # known once the author's router has matched
         carrier = {
             name.decode("latin-1"): value.decode("latin-1")
             for name, value in scope["headers"]
@@ -113,7 +110,7 @@ class ServerSpans:
         attributes: dict[str, str | int] = {
             "http.request.method": method,
             # Text from outside: masked (a token in a path), then bounded.
-            "url.path": bounded(redact_text(path), _MAX_PATH_CHARS),
+            "url.path": bounded(redact_text(scope["path"]), _MAX_PATH_CHARS),
             "url.scheme": scope.get("scheme", "http"),
             "network.protocol.version": scope.get("http_version", "1.1"),
         }
@@ -125,36 +122,36 @@ class ServerSpans:
             kind=SpanKind.SERVER,
             attributes=attributes,
         )
-        attached = otel_context.attach(set_span_in_context(span, parent))
-        status = 500
+        return span, otel_context.attach(set_span_in_context(span, parent))
 
-        def send_status(message: Message) -> Awaitable[None]:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            return send(message)
+    def end(
+        self,
+        begun: ServerSpan,
+        scope: Scope,
+        template: str | None,
+        status: int,
+        error: BaseException | None,
+    ) -> None:
+        """Restore the caller's context and end the span with the answer's status.
 
-        try:
-            await route(scope, receive, send_status)
-        except BaseException as error:
+        Args:
+            status: the response's status (500 when none started).
+            error: what the route raised, if anything.
+        """
+        span, attached = begun
+        if error is not None:
             span.set_attribute("error.type", type(error).__name__)
-            raise
-        finally:
-            otel_context.detach(attached)
-            _finish(span, scope, method, template, status)
-
-
-def _finish(span: Span, scope: Scope, method: str, template: str | None, status: int) -> None:
-    if template is None:
-        template = getattr(scope.get("route"), "path", None)
-        if template is not None:
-            span.update_name(f"{method} {template}")
-            span.set_attribute("http.route", template)
-    span.set_attribute("http.response.status_code", status)
-    if status >= 500:
-        span.set_status(Status(StatusCode.ERROR))
-        span.set_attribute("error.type", str(status))
-    span.end()
+        otel_context.detach(attached)
+        if template is None:
+            template = getattr(scope.get("route"), "path", None)
+            if template is not None:
+                span.update_name(f"{scope['method']} {template}")
+                span.set_attribute("http.route", template)
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+            span.set_attribute("error.type", str(status))
+        span.end()
 
 
 def check_failed(
