@@ -519,3 +519,26 @@ def test_a_refusal_in_a_capability_is_429_and_a_client_error(
     errors = {"error_type": "LLMBudgetExceeded"}
     assert metric_value(runtime, "agent_errors_total", errors) is None
     assert metric_value(runtime, "agent_llm_budget_rejections_total", {"scope": "tenant"}) == 1
+
+
+def test_a_hung_redis_holds_a_call_for_its_timeout_only(
+    fake: FakeLLMServer, black_hole: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that never answers: a call waits for the 2 s timeout, then goes out unchecked."""
+    import time
+
+    fake.usage = USAGE
+    url = f"redis://127.0.0.1:{black_hole.port}/0"
+    registry = CollectorRegistry()
+    accounting = make_accounting(url, 1.0, Clock(NOON), registry)
+    with caplog.at_level(logging.WARNING), anthropic_client(accounting, fake) as sdk:
+        started = time.monotonic()
+        sdk.messages.create(**ASK)
+        first = time.monotonic() - started
+        sdk.messages.create(**ASK)
+    assert 1.9 < first < 10  # the 2 s timeout, and a bound on a hang
+    assert len(fake.requests) == 2
+    assert sample(registry, "agent_llm_budget_unchecked_total") == 2
+    outage = [r for r in caplog.records if "Redis is unreachable" in r.getMessage()]
+    assert len(outage) == 1
+    assert "TimeoutError" in outage[0].getMessage()
