@@ -8,6 +8,7 @@ from dataclasses import fields
 import pytest
 
 from greenlang_runtime import AgentRuntime, ConfigError, Identity, Settings
+from greenlang_runtime.config import SecretUrl
 from greenlang_runtime.exceptions import SpecError
 from greenlang_runtime.spec import AgentSpec
 from greenlang_runtime.testing import RuntimeClient
@@ -235,3 +236,85 @@ def test_settings_built_in_code_are_checked_too(field: str, value: object, compl
     """Settings(...) in code obeys the same rules as the environment, naming the field."""
     with pytest.raises(ConfigError, match=f"^{field}=.* is invalid: .*{complaint}"):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db:notaport/orders"},
+            "DATABASE_URL='postgresql://app:***@db:notaport/orders' is invalid: "
+            "it is not a URL, or its port is not a number from 0 to 65535.",
+        ),
+        (
+            {"DATABASE_URL": "mysql://app:pa55@db/orders"},
+            "DATABASE_URL='mysql://app:***@db/orders' is invalid: "
+            "its scheme must be one of postgres://, postgresql://.",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@/orders"},
+            "DATABASE_URL='postgresql://app:***@/orders' is invalid: it names no host.",
+        ),
+        (
+            {"REDIS_URL": "http://cache:6379"},
+            "REDIS_URL='http://cache:6379' is invalid: "
+            "its scheme must be one of redis://, rediss://, unix://.",
+        ),
+        (
+            {"GL_CHECK_TIMEOUT_SECONDS": "-1"},
+            "GL_CHECK_TIMEOUT_SECONDS='-1' is invalid: "
+            "it must be finite, more than 0 seconds and at most 86400 (a day).",
+        ),
+        (
+            {"GL_CHECK_INTERVAL_SECONDS": "0"},
+            "GL_CHECK_INTERVAL_SECONDS='0' is invalid: "
+            "it must be finite, more than 0 seconds and at most 86400 (a day).",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db1:5432,db2:notaport/orders"},
+            "DATABASE_URL='postgresql://app:***@db1:5432,db2:notaport/orders' is invalid: "
+            "it is not a URL, or its port is not a number from 0 to 65535.",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://app:pa55@db1:5432,/orders"},
+            "DATABASE_URL='postgresql://app:***@db1:5432,/orders' is invalid: "
+            "its host list has an entry with no host.",
+        ),
+        (
+            {"GL_CHECK_FAILURE_THRESHOLD": "0"},
+            "GL_CHECK_FAILURE_THRESHOLD='0' is invalid: it must be a whole number of at least 1.",
+        ),
+    ],
+)
+def test_bad_dependency_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    """Each malformed URL or check knob is refused naming the variable, password hidden."""
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    assert str(raised.value) == message
+    assert "pa55" not in str(raised.value)
+
+
+def test_urls_are_redacted_in_repr_and_revealed_to_the_client() -> None:
+    """repr(settings) hides the password; the check still gets the whole URL."""
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://app:pa55@db/orders", "REDIS_URL": "redis://:t0ken@cache/0"}
+    )
+    shown = repr(settings)
+    assert "database_url=SecretUrl('postgresql://app:***@db/orders')" in shown
+    assert "redis_url=SecretUrl('redis://:***@cache/0')" in shown
+    assert "pa55" not in shown
+    assert "t0ken" not in shown
+    assert settings.database_url == SecretUrl("postgresql://app:pa55@db/orders")
+    assert settings.database_url is not None
+    assert settings.database_url.reveal() == "postgresql://app:pa55@db/orders"
+
+
+def test_url_given_in_code_is_checked_the_same_way() -> None:
+    """Settings(database_url="...") in code is validated like the variable, naming the field."""
+    with pytest.raises(ConfigError, match=r"^database_url='mysql://db/x' is invalid"):
+        Settings(database_url="mysql://db/x")  # type: ignore[arg-type]
+
+
+def test_empty_url_means_no_check() -> None:
+    """An empty DATABASE_URL (a common way to unset it) registers no check."""
+    assert Settings.from_env({"DATABASE_URL": ""}).database_url is None

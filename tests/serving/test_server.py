@@ -110,13 +110,49 @@ def test_served_agent_answers_probes_calls_and_metrics(agent: ServedAgent) -> No
         samples, "agent_latency_p95_seconds"
     )
     assert 10 * 2**20 < sample(samples, "agent_memory_usage_bytes") < 2**30
-    assert sample(samples, "agent_cpu_usage_percent") >= 0
     assert sample(samples, "agent_inflight_requests") == 0
     assert sample(samples, "agent_queue_depth") == 0
     assert sample(samples, "agent_info", lifecycle_state="active") == 1
     # The metrics listener serves nothing else, and the app listener no metrics.
     assert httpx2.get(agent.metrics_url.replace("/metrics", "/health/live")).status_code == 404
     assert httpx2.get(agent.url + "/metrics").status_code == 404
+
+
+SPINNER = """
+    import time
+    from greenlang_runtime import AgentRuntime
+
+    runtime = AgentRuntime(
+        agent_id="gl-cbam-calculator-v2", version="2.3.1", tenant_id="customer-abc-123"
+    )
+
+    @runtime.capability
+    def spin(payload):
+        # Busy until the process has used `payload` seconds of CPU.
+        started = time.process_time()
+        while time.process_time() - started < payload:
+            pass
+        return "spun"
+"""
+
+
+def test_cpu_usage_is_the_share_of_a_core_used_since_the_previous_scrape(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """Half a CPU second between two scrapes shows as 50 s of CPU per 100 s of wall time."""
+    agent = serve_agent(SPINNER, {"GL_PRESTOP_DELAY_SECONDS": "0"})
+    agent.wait_until("/health/ready")
+    scrape(agent)
+    time.sleep(1.1)  # readings under 1 s apart repeat the last one
+    before = time.monotonic()
+    scrape(agent)  # the reading the next one is measured from
+    after_previous = time.monotonic()
+    assert httpx2.post(agent.url + "/v1/capabilities/spin", json=0.5).json() == "spun"
+    time.sleep(max(0.0, after_previous + 1.1 - time.monotonic()))
+    percent = sample(scrape(agent), "agent_cpu_usage_percent")
+    elapsed = time.monotonic() - before
+    # At least 0.5 CPU seconds within at most `elapsed` wall seconds.
+    assert 100 * 0.5 / elapsed <= percent
 
 
 def test_oversized_chunked_body_is_refused_and_serving_goes_on(agent: ServedAgent) -> None:
