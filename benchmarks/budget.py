@@ -128,7 +128,7 @@ def _guard(redis_url: str, usd: float, tenant: str) -> Any:
 
 
 def _usage() -> Any:
-    from greenlang_runtime.llm._usage import Usage
+    from greenlang_runtime.llm import Usage
 
     return Usage(input=1000, output=300)
 
@@ -220,7 +220,7 @@ def _reached(redis_url: str, usd: float, callers: int) -> tuple[float, int, int,
 
 def run() -> Section:
     """A private Redis and a served fake LLM; the guard measured against both."""
-    from tests.servers import RedisServer
+    from greenlang_runtime.testing import RedisServer
 
     redis = RedisServer()
     redis.start()

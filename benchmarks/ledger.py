@@ -53,7 +53,8 @@ def _call_path_us() -> tuple[list[float], list[float], list[float], list[float]]
     from greenlang_runtime.ledger._context import current_capability
     from greenlang_runtime.llm import anthropic as provider
     from greenlang_runtime.llm._streams import follow
-    from greenlang_runtime.testing import _fake_wire as wire
+    from greenlang_runtime.testing import FakeUsage
+    from greenlang_runtime.testing._fake_wire import anthropic_message
 
     # Nothing connects: the writer only runs in a served agent's lifespan.
     url = SecretUrl("postgresql://bench:bench@127.0.0.1:1/bench")
@@ -64,9 +65,7 @@ def _call_path_us() -> tuple[list[float], list[float], list[float], list[float]]
         runtime.instrument(anthropic.Anthropic(api_key="bench"))
         recorders.append(runtime.llm._recorder)
     route, types = provider.ROUTES["/v1/messages"], provider.stream_types()
-    message = anthropic.types.Message.model_validate(
-        wire.anthropic_message(_SONNET, "Hi", wire.FakeUsage())
-    )
+    message = anthropic.types.Message.model_validate(anthropic_message(_SONNET, "Hi", FakeUsage()))
     # As inside a capability call.
     current_capability.set("calculate")
     results: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
@@ -206,7 +205,7 @@ def _count(url: str, table_name: str) -> int:
 def run() -> Section:
     """The call path in process, then a private PostgreSQL for the writes and the SIGTERM flush."""
     # The tests' own server: a private PostgreSQL from the machine's binaries.
-    from tests.servers import PostgresServer, postgres_bin
+    from greenlang_runtime.testing import PostgresServer, postgres_bin
 
     progress("ledger: call path")
     path_off, path_on, count_off, count_on = _call_path_us()

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from greenlang_runtime import AgentRuntime
-from greenlang_runtime.llm._usage import Usage
+from greenlang_runtime.llm import Usage
 
 __all__ = ["runtime"]
 

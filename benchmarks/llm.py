@@ -29,7 +29,7 @@ from benchmarks._common import (
     table,
     verdict,
 )
-from greenlang_runtime.llm._calls import _DRAIN_AT
+from greenlang_runtime.llm._calls import DRAIN_AT
 
 __all__ = ["run"]
 
@@ -146,12 +146,13 @@ def _per_chunk_ns() -> float:
 
     from greenlang_runtime import AgentRuntime
     from greenlang_runtime.llm import anthropic as provider
-    from greenlang_runtime.llm._streams import _SyncEvents
-    from greenlang_runtime.testing import _fake_wire as wire
+    from greenlang_runtime.llm._streams import SyncEvents
+    from greenlang_runtime.testing import FakeUsage
+    from greenlang_runtime.testing._fake_wire import anthropic_events
 
     adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
     words = ["word "] * 1000
-    raw = b"".join(wire.anthropic_events(_SONNET, words, wire.FakeUsage())).decode()
+    raw = b"".join(anthropic_events(_SONNET, words, FakeUsage())).decode()
     data = [line[6:] for line in raw.splitlines() if line.startswith("data: ")]
     events = [adapter.validate_json(item) for item in data if '"ping"' not in item]
     recorder = AgentRuntime(agent_id="bench-llm", environ={}).llm._recorder
@@ -164,7 +165,7 @@ def _per_chunk_ns() -> float:
         plain.append(time.perf_counter_ns() - started)
         call = recorder.start("anthropic", route, _SONNET)
         started = time.perf_counter_ns()
-        for _ in _SyncEvents(iter(events), call):
+        for _ in SyncEvents(iter(events), call):
             pass
         counted.append(time.perf_counter_ns() - started)
     return (median(counted) - median(plain)) / len(events)
@@ -181,15 +182,14 @@ def _accounting_alone_us() -> tuple[float, float]:
     from greenlang_runtime import AgentRuntime
     from greenlang_runtime.llm import anthropic as provider
     from greenlang_runtime.llm._streams import follow
-    from greenlang_runtime.testing import _fake_wire as wire
+    from greenlang_runtime.testing import FakeUsage
+    from greenlang_runtime.testing._fake_wire import anthropic_message
 
     runtime = AgentRuntime(agent_id="bench-llm", environ={})
     runtime.instrument(anthropic.Anthropic(api_key="bench"))
     recorder = runtime.llm._recorder
     route, types = provider.ROUTES["/v1/messages"], provider.stream_types()
-    message = anthropic.types.Message.model_validate(
-        wire.anthropic_message(_SONNET, "Hi", wire.FakeUsage())
-    )
+    message = anthropic.types.Message.model_validate(anthropic_message(_SONNET, "Hi", FakeUsage()))
     call_path, scrape = [], []
     for _ in range(ROUNDS * 20):
         started = time.perf_counter_ns()
@@ -331,7 +331,7 @@ def _section(
             "(Anthropic events, usage read from each). Ending a call queues its usage "
             "(start it, read a parsed `Message`'s usage, queue it): "
             f"{number(alone_us[0], 2)} µs; pricing and counting it when `/metrics` is "
-            f"scraped (or once {_DRAIN_AT:,} calls have queued up): {number(alone_us[1], 2)} µs "
+            f"scraped (or once {DRAIN_AT:,} calls have queued up): {number(alone_us[1], 2)} µs "
             "more per call, off the call path.",
             "On this shared machine a loopback call takes milliseconds and two calls in a "
             "row differ by far more than the accounting costs, so the paired differences are "

@@ -27,8 +27,8 @@ from benchmarks._common import (
     table,
     verdict,
 )
-from tests.rolling import Replica, rolling_restart, start_process
-from tests.servers import BlackHole, PostgresServer, RedisServer, postgres_bin
+from benchmarks.rolling import Replica, rolling_restart, start_process
+from greenlang_runtime.testing import BlackHole, PostgresServer, RedisServer, postgres_bin
 
 __all__ = ["bare_work_app", "run"]
 

@@ -98,7 +98,7 @@ def run(target: str | None, host: str | None, port: int | None, metrics_port: in
     ./pyproject.toml.
     """
     from greenlang_runtime.runtime import AgentRuntime
-    from greenlang_runtime.serving._target import check_servable, load_target, project_target
+    from greenlang_runtime.serving.target import check_servable, load_target, project_target
 
     directory = Path.cwd()
     try:
@@ -145,7 +145,7 @@ def wait_for_dependencies(timeout_text: str, target: str | None) -> None:
     from greenlang_runtime.checks.wait import wait_for_dependencies as wait
     from greenlang_runtime.config import DATABASE_URL_VARIABLE, REDIS_URL_VARIABLE, Settings
     from greenlang_runtime.runtime import AgentRuntime
-    from greenlang_runtime.serving._target import load_target
+    from greenlang_runtime.serving.target import load_target
 
     try:
         # The rule of every time setting: a nan or inf timeout would never strike.

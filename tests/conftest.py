@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from greenlang_runtime import AgentRuntime
+from greenlang_runtime.testing import BlackHole, PostgresServer, RedisServer, postgres_bin
 from tests.helpers import ServedAgent, agent_env, free_port
-from tests.servers import BlackHole, PostgresServer, RedisServer, postgres_bin
 
 IDENTITY = {"agent_id": "test-agent", "version": "1.2.3", "tenant_id": "tenant-a"}
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from greenlang_runtime._version import __version__
 from greenlang_runtime.cli import main
-from greenlang_runtime.serving._target import check_servable
+from greenlang_runtime.serving.target import check_servable
 from tests.helpers import ServedAgent, agent_env, free_port
 
 

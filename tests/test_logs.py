@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from greenlang_runtime import ConfigError
 from greenlang_runtime.config import Identity, Settings
 from greenlang_runtime.logs import JsonFormatter, TextFormatter, configure_logging
+from greenlang_runtime.testing import BlackHole
 from tests.helpers import ServedAgent
-from tests.servers import BlackHole
 
 IDENTITY = Identity(agent_id="gl-cbam", version="2.3.1", tenant_id="customer-abc-123")
 NAN = float("nan")

@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
-from greenlang_runtime.metrics._families import cumulative, histogram
+from greenlang_runtime.metrics.families import cumulative, histogram
 
 __all__ = ["DependencyMetrics"]
 

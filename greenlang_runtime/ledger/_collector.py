@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.ledger._buffer import LedgerBuffer
-from greenlang_runtime.metrics._families import counter, gauge
+from greenlang_runtime.metrics.families import counter, gauge
 
 __all__ = ["LedgerMetrics"]
 

@@ -24,7 +24,7 @@ from greenlang_runtime.ledger._writer import LedgerWriter
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-    from greenlang_runtime.llm._usage import Usage
+    from greenlang_runtime.llm import Usage
 
 __all__ = ["CALL_ID_ATTRIBUTE", "CHECK_NAME", "Ledger"]
 

@@ -35,8 +35,9 @@ _warned_lock = threading.Lock()
 # How much of an outside value a log line shows.
 _SHOWN: Final = 128
 _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
-# Queued calls that make the call path count them itself, when nobody scrapes.
-_DRAIN_AT: Final = 1024
+# Queued calls that make the call path count them itself, when nobody scrapes
+# (public: the benchmarks state it beside their figures).
+DRAIN_AT: Final = 1024
 # provider, model, usage, failed, seconds, seconds to first token, end time,
 # abandoned, what the ledger noted at the call's end, what the report held
 # that could not be used (kind, field=value).
@@ -209,7 +210,7 @@ class Recorder:
 
     A call's end only appends its numbers to a queue (and ends its span):
     looking up the price, working out the cost and updating the counts wait
-    for the scrape (or for ``_DRAIN_AT`` calls to have queued up), so that
+    for the scrape (or for ``DRAIN_AT`` calls to have queued up), so that
     the call path stays a few microseconds.
     """
 
@@ -265,7 +266,7 @@ class Recorder:
                 call.problems,
             )
         )
-        if len(pending) >= _DRAIN_AT:
+        if len(pending) >= DRAIN_AT:
             self.drain()
 
     def drain(self) -> None:

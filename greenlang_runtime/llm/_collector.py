@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.config import Identity
 from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
-from greenlang_runtime.metrics._families import (
+from greenlang_runtime.metrics.families import (
     OTHER,
     BoundedLabel,
     counter,

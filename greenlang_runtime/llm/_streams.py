@@ -17,7 +17,7 @@ from typing import Any
 
 from greenlang_runtime.llm._calls import Call, abandoned
 
-__all__ = ["follow", "follow_async"]
+__all__ = ["AsyncEvents", "SyncEvents", "follow", "follow_async"]
 
 
 class _Events:
@@ -37,7 +37,7 @@ class _Events:
         self._call.abandon()
 
 
-class _SyncEvents(_Events):
+class SyncEvents(_Events):
     __slots__ = ()
 
     def __iter__(self) -> Iterator[Any]:
@@ -68,7 +68,7 @@ class _SyncEvents(_Events):
             raise
 
 
-class _AsyncEvents(_Events):
+class AsyncEvents(_Events):
     __slots__ = ()
 
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -106,7 +106,7 @@ def _watch_stream(stream: Any, call: Call) -> None:
     if isinstance(inner, _Events):
         return
     cls = type(stream)
-    wrapper = _AsyncEvents if hasattr(cls, "__anext__") else _SyncEvents
+    wrapper = AsyncEvents if hasattr(cls, "__anext__") else SyncEvents
     make = getattr(getattr(cls, "_iterator", None), "func", None)
     if inner is None and make is not None:
         # The client makes its iterator at the first read (a cached property):

@@ -22,7 +22,9 @@ from prometheus_client.registry import Collector
 
 from greenlang_runtime import metric_names as names
 from greenlang_runtime.config import Identity
-from greenlang_runtime.metrics._families import (
+from greenlang_runtime.metrics._process import CpuMeter, resident_memory_bytes
+from greenlang_runtime.metrics._quantiles import SlidingQuantiles
+from greenlang_runtime.metrics.families import (
     OTHER,
     BoundedLabel,
     counter,
@@ -30,8 +32,6 @@ from greenlang_runtime.metrics._families import (
     gauge,
     histogram,
 )
-from greenlang_runtime.metrics._process import CpuMeter, resident_memory_bytes
-from greenlang_runtime.metrics._quantiles import SlidingQuantiles
 
 __all__ = [
     "MAX_ERROR_TYPES",

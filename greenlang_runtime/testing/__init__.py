@@ -1,4 +1,4 @@
-"""Helpers for testing agents with pytest: an in-process client and metric reads.
+"""Helpers for testing agents with pytest: an in-process client, metric reads, real servers.
 
 Needs the ``testing`` extra (``pip install "greenlang-runtime[testing]"``).
 """
@@ -10,8 +10,18 @@ from typing import Any
 
 from greenlang_runtime.runtime import AgentRuntime
 from greenlang_runtime.testing._fake_llm import FakeLLMServer, FakeUsage
+from greenlang_runtime.testing._servers import BlackHole, PostgresServer, RedisServer, postgres_bin
 
-__all__ = ["FakeLLMServer", "FakeUsage", "RuntimeClient", "metric_value"]
+__all__ = [
+    "BlackHole",
+    "FakeLLMServer",
+    "FakeUsage",
+    "PostgresServer",
+    "RedisServer",
+    "RuntimeClient",
+    "metric_value",
+    "postgres_bin",
+]
 
 try:
     from starlette.testclient import TestClient

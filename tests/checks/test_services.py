@@ -12,9 +12,14 @@ import pytest
 from prometheus_client import generate_latest
 
 from greenlang_runtime import AgentRuntime, Settings
-from greenlang_runtime.testing import RuntimeClient, metric_value
+from greenlang_runtime.testing import (
+    BlackHole,
+    PostgresServer,
+    RedisServer,
+    RuntimeClient,
+    metric_value,
+)
 from tests.helpers import ServedAgent
-from tests.servers import BlackHole, PostgresServer, RedisServer
 from tests.serving.test_lifecycle import FAST, poll
 
 pytestmark = pytest.mark.integration

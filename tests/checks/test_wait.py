@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from greenlang_runtime.testing import BlackHole, PostgresServer, RedisServer
 from tests.helpers import agent_env, free_port
-from tests.servers import BlackHole, PostgresServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from greenlang_runtime.testing import FakeLLMServer, FakeUsage, RuntimeClient, metric_value
+from greenlang_runtime.testing import (
+    FakeLLMServer,
+    FakeUsage,
+    PostgresServer,
+    RuntimeClient,
+    metric_value,
+)
 from tests.examples.conftest import EXPLAIN
 from tests.ledger.conftest import LedgerDatabase
-from tests.servers import PostgresServer
 
 PAYLOAD = {"lines": [{"cn_code": "2814 10 00", "quantity": 3}]}
 # 3 t of ammonia at 2.68 direct and 0.14 indirect tCO2e per tonne.

@@ -19,10 +19,9 @@ import redis as redis_client
 from prometheus_client import REGISTRY
 
 from examples.cbam_calculator.cbam_calculator.factors import PostgresFactors
-from greenlang_runtime.testing import RuntimeClient
+from greenlang_runtime.testing import PostgresServer, RedisServer, RuntimeClient
 from tests.examples.conftest import CALCULATE, EXAMPLE, errors_total
 from tests.helpers import ServedAgent, agent_env, free_port
-from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,8 @@ import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from greenlang_runtime.testing import FakeLLMServer
+from greenlang_runtime.testing import FakeLLMServer, PostgresServer
 from tests.helpers import ServedAgent
-from tests.servers import PostgresServer
 
 TABLE = "greenlang_llm_usage"
 

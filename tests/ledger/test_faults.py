@@ -10,12 +10,11 @@ from typing import Any
 import httpx2
 import pytest
 
-from greenlang_runtime.testing import FakeLLMServer
+from greenlang_runtime.testing import FakeLLMServer, PostgresServer
 from tests.helpers import ServedAgent, free_port
 from tests.ledger.agents import CALLS_AGENT
 from tests.ledger.conftest import LedgerDatabase, scrape
 from tests.ledger.test_served import STARTUP_SECONDS, call, ledger_env
-from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from greenlang_runtime import LLMBudgetExceeded
 from greenlang_runtime.llm import LLMAccounting
-from greenlang_runtime.testing import FakeLLMServer
+from greenlang_runtime.testing import FakeLLMServer, RedisServer
 from tests.llm.budgets import (
     ASK,
     CHAT,
@@ -29,7 +29,6 @@ from tests.llm.budgets import (
     make_accounting,
     utc,
 )
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 

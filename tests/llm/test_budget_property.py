@@ -25,8 +25,8 @@ from greenlang_runtime import LLMBudgetExceeded
 from greenlang_runtime.llm._usage import Usage
 from greenlang_runtime.llm.budget import BudgetConfig, BudgetGuard
 from greenlang_runtime.llm.pricing import Price, PriceBook
+from greenlang_runtime.testing import RedisServer
 from tests.llm.budgets import IDENTITY, MODEL, TENANT, BudgetKeys, Clock, utc
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 

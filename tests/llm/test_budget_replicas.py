@@ -17,10 +17,9 @@ import httpx2
 import pytest
 import redis as redis_lib
 
-from greenlang_runtime.testing import FakeLLMServer
+from greenlang_runtime.testing import FakeLLMServer, RedisServer
 from tests.helpers import ServedAgent, agent_env, free_port
 from tests.llm.budgets import COST, MAX_TOKENS, MODEL, PROMPT, TENANT, USAGE, BudgetKeys
-from tests.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 

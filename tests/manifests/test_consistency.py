@@ -18,10 +18,9 @@ import yaml
 
 from greenlang_runtime import metric_names
 from greenlang_runtime.manifests import render_tree
-from greenlang_runtime.testing import FakeLLMServer
+from greenlang_runtime.testing import FakeLLMServer, PostgresServer
 from tests.helpers import ServedAgent
 from tests.manifests.conftest import make_spec
-from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import asyncpg
 import httpx2
 import pytest
 
+from greenlang_runtime.testing import PostgresServer
 from tests.helpers import ServedAgent
-from tests.servers import PostgresServer
 
 
 @pytest.mark.integration

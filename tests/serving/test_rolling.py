@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.rolling import Replica, rolling_restart, start_process
 from tests.helpers import agent_env, free_port
-from tests.rolling import Replica, rolling_restart, start_process
 
 pytestmark = pytest.mark.integration
 

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-__all__ = ["Outcome", "Replica", "rolling_restart"]
+__all__ = ["Outcome", "Replica", "rolling_restart", "start_process"]
 
 # How often the kubelet asks, and how long the endpoint change takes to reach
 # the load balancer (kube-proxy, an ingress): both much shorter than in a
-# cluster, so the test runs in seconds; the pre-stop delay must exceed their sum.
+# cluster, so a restart plays out in seconds; the pre-stop delay must exceed their sum.
 POLL_SECONDS = 0.1
 PROPAGATION_SECONDS = 0.4
 

@@ -1,9 +1,10 @@
-"""Real PostgreSQL and Redis servers for the tests: private, on free ports, stoppable.
+"""Real PostgreSQL and Redis servers for tests: private, on free ports, stoppable.
 
 Each server runs from the binaries on the machine in a throwaway directory,
-with a password set, so tests can stop it, start it again and see what a
-real outage does. ``initdb`` refuses to run as root: as root, the PostgreSQL
-server runs as the ``postgres`` system user.
+with a password set, so a test can stop it, start it again and see what a
+real outage does (the benchmarks use the same servers). ``initdb`` refuses
+to run as root: as root, the PostgreSQL server runs as the ``postgres``
+system user.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-
-from tests.helpers import free_port
 
 __all__ = ["BlackHole", "PostgresServer", "RedisServer", "postgres_bin"]
 
@@ -37,6 +36,13 @@ def postgres_bin() -> Path | None:
     return None
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _wait_for_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -44,15 +50,19 @@ def _wait_for_port(port: int, timeout: float = 20.0) -> None:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
 class PostgresServer:
-    """A PostgreSQL server of the tests' own, with ``log_connections`` on."""
+    """A PostgreSQL server of a test's own, with ``log_connections`` on.
+
+    Args:
+        bindir: the server's binaries (``initdb``, ``pg_ctl``): :func:`postgres_bin`.
+    """
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.port = free_port()
+        self.port = _free_port()
         self.password = "pg-" + secrets.token_hex(8)
         # Not pytest's tmp_path: its parents are private to root, and the
         # server may run as the postgres user.
@@ -118,10 +128,10 @@ class PostgresServer:
 
 
 class RedisServer:
-    """A Redis server of the tests' own, with a password and no persistence."""
+    """A Redis server of a test's own, with a password and no persistence."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = _free_port()
         self.password = "redis-" + secrets.token_hex(8)
         self.root = Path(tempfile.mkdtemp(prefix="gl-test-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -132,7 +142,8 @@ class RedisServer:
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
-        assert binary is not None, "redis-server is not installed: run `make test`"
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (it is looked up on PATH)")
         self.process = subprocess.Popen(
             [
                 binary,
