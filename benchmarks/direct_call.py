@@ -94,15 +94,23 @@ def _prometheus_children() -> tuple[Counter, Histogram]:
     )
 
 
+_VARIANTS = [_SYNC_BARE, _SYNC_DECORATED, _ASYNC_BARE, _ASYNC_DECORATED, _PROMETHEUS]
+
+
 def run() -> Section:
     """Time the four call kinds and the prometheus_client pair, interleaved over rounds."""
+    results = _timed()
+    rows, targets = _rows(results)
+    return _section(results, rows, targets)
+
+
+def _timed() -> dict[str, list[float]]:
+    """ns per call of each variant, per round: warmed up, then in turns."""
     runtime = AgentRuntime(agent_id="bench-direct", environ={})
     decorated_sync = runtime.capability("echo_sync")(_echo_sync)
     decorated_async = runtime.capability("echo_async")(_echo_async)
     counter, histogram = _prometheus_children()
-    variants = [_SYNC_BARE, _SYNC_DECORATED, _ASYNC_BARE, _ASYNC_DECORATED, _PROMETHEUS]
-    results: dict[str, list[float]] = {variant: [] for variant in variants}
-
+    results: dict[str, list[float]] = {variant: [] for variant in _VARIANTS}
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         measures: dict[str, Callable[[int], float]] = {
             _SYNC_BARE: lambda n: _per_call_sync(_echo_sync, n),
@@ -111,14 +119,18 @@ def run() -> Section:
             _ASYNC_DECORATED: lambda n: runner.run(_per_call_async(decorated_async, n)),
             _PROMETHEUS: lambda n: _per_pair(counter, histogram, n),
         }
-        for variant in variants:  # warm up
+        for variant in _VARIANTS:  # warm up
             measures[variant](CALLS // 10)
-        for round_, variant in interleaved(variants, ROUNDS):
-            if variant == variants[round_ % len(variants)]:
+        for round_, variant in interleaved(_VARIANTS, ROUNDS):
+            if variant == _VARIANTS[round_ % len(_VARIANTS)]:
                 progress(f"direct calls: round {round_ + 1} of {ROUNDS}")
             gc.collect()
             results[variant].append(measures[variant](CALLS))
+    return results
 
+
+def _rows(results: dict[str, list[float]]) -> tuple[list[list[str]], list[list[str]]]:
+    """Per call kind: bare, decorated and the paired difference; and the targets."""
     rows = []
     targets = []
     for kind, bare, decorated in (
@@ -142,6 +154,13 @@ def run() -> Section:
                 verdict(added_us <= TARGET_ADDED_US),
             ]
         )
+    return rows, targets
+
+
+def _section(
+    results: dict[str, list[float]], rows: list[list[str]], targets: list[list[str]]
+) -> Section:
+    """The section: what was timed, the table, prometheus_client's pair for reference."""
     pair_ns = median(results[_PROMETHEUS])
     return Section(
         title="1. Direct-call overhead of a capability",

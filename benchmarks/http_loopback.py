@@ -133,11 +133,19 @@ def _start_servers() -> dict[str, Served]:
     return servers
 
 
+_TITLE = "2b. Throughput over loopback HTTP"
+
+
 def run() -> Section:
     """Load each route with wrk in interleaved rounds; report median req/s and ratios."""
-    title = "2b. Throughput over loopback HTTP"
     if shutil.which("wrk") is None:
-        return Section(title, "Skipped: `wrk` is not installed (`make bench` installs it).", [])
+        return Section(_TITLE, "Skipped: `wrk` is not installed (`make bench` installs it).", [])
+    rows, targets = _rows(_loads())
+    return _section(rows, targets)
+
+
+def _loads() -> dict[str, list[_Load]]:
+    """wrk's figures per variant and round: every server up, each route warmed up, in turns."""
     loads: dict[str, list[_Load]] = {variant.name: [] for variant in _VARIANTS}
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "post.lua"
@@ -155,7 +163,11 @@ def run() -> Section:
         finally:
             for server in servers.values():
                 server.stop()
+    return loads
 
+
+def _rows(loads: dict[str, list[_Load]]) -> tuple[list[list[str]], list[list[str]]]:
+    """The table's rows (ratios to bare Starlette per round), and the runtime's targets."""
     baseline = [load.rate for load in loads[_BASELINE.name]]
     rows = []
     targets = []
@@ -180,8 +192,13 @@ def run() -> Section:
                 verdict(ratio >= TARGET_RATIO) if variant.runtime else "—",
             ]
         )
+    return rows, targets
+
+
+def _section(rows: list[list[str]], targets: list[list[str]]) -> Section:
+    """The section: how the servers were run and loaded, and the table."""
     return Section(
-        title=title,
+        title=_TITLE,
         intro=(
             "The same `POST /echo` (and the runtime's `POST /v1/capabilities/echo`), each "
             "app served by uvicorn in its own process (1 worker, httptools, uvloop, access "

@@ -103,9 +103,16 @@ async def _check(name: str, app: ASGIApp, template: dict[str, Any]) -> None:
 
 def run() -> Section:
     """Time each app on the same requests, interleaved over rounds."""
+    results = _timed(_variants())
+    rows, targets = _rows(results)
+    return _section(results, rows, targets)
+
+
+def _variants() -> dict[str, tuple[ASGIApp, dict[str, Any]]]:
+    """Each app with the scope it is called with, built once, outside the timing."""
     runtime = apps.echo_runtime(environ={}, typed=True)
     runtime.lifecycle.startup_complete()  # as once served: calls are not refused as starting
-    variants: dict[str, tuple[ASGIApp, dict[str, Any]]] = {
+    return {
         _BASELINE: (apps.starlette_echo(), _scope("/echo")),
         _RUNTIME: (runtime.asgi_app, _scope("/echo")),
         _CAPABILITY: (runtime.asgi_app, _scope("/v1/capabilities/echo")),
@@ -117,9 +124,12 @@ def run() -> Section:
             _scope("/echo"),
         ),
     }
+
+
+def _timed(variants: dict[str, tuple[ASGIApp, dict[str, Any]]]) -> dict[str, list[float]]:
+    """µs per request of each variant, per round: checked, warmed up, then interleaved."""
     names = list(variants)
     results: dict[str, list[float]] = {name: [] for name in names}
-
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         for name, (app, template) in variants.items():
             runner.run(_check(name, app, template))
@@ -130,11 +140,15 @@ def run() -> Section:
             app, template = variants[name]
             gc.collect()
             results[name].append(runner.run(_serve(app, template, REQUESTS)))
+    return results
 
+
+def _rows(results: dict[str, list[float]]) -> tuple[list[list[str]], list[list[str]]]:
+    """The table's rows against bare Starlette, and the targets the runtime rows meet."""
     baseline = results[_BASELINE]
     rows = []
     targets = []
-    for name in names:
+    for name in results:
         added = paired(results[name], baseline)
         target = "—"
         if name in _RUNTIME_VARIANTS:
@@ -155,6 +169,13 @@ def run() -> Section:
                 target,
             ]
         )
+    return rows, targets
+
+
+def _section(
+    results: dict[str, list[float]], rows: list[list[str]], targets: list[list[str]]
+) -> Section:
+    """The section: what was timed and how, the table, typed against untyped."""
     typed_us = paired(results[_TYPED], results[_CAPABILITY])
     typed_ratio = median(t / u for t, u in zip(results[_TYPED], results[_CAPABILITY], strict=True))
     return Section(

@@ -253,46 +253,46 @@ def _medians(rounds: list[list[float]]) -> list[float]:
     return [median(r[i] for r in rounds) for i in range(len(rounds[0]))]
 
 
-def _section(
-    calls: dict[str, list[list[float]]],
-    streams: dict[str, list[list[float]]],
-    per_chunk_ns: float,
-    alone_us: tuple[float, float],
-) -> Section:
-    rows, stream_rows, targets = [], [], []
+# Chunks the caller waits for before the first text: Anthropic's message_start and
+# content_block_start, then the delta; OpenAI's first chunk carries the role and text.
+_BEFORE_TEXT = {"anthropic": 3, "openai": 1}
+
+
+def _row(name: str, rounds: list[list[float]], added: float, met: bool) -> list[str]:
+    """One table row: plain, instrumented, paired difference, added, verdict."""
+    plain, counted, paired_diff, _ = _medians(rounds)
+    return [
+        name,
+        number(plain),
+        number(counted),
+        f"{paired_diff:+.0f}",
+        f"{added:+.1f}",
+        verdict(met),
+    ]
+
+
+def _call_rows(calls: dict[str, list[list[float]]], targets: list[list[str]]) -> list[list[str]]:
+    """Rows of the calls answered in JSON; their targets appended to ``targets``."""
+    rows = []
     for name, rounds in calls.items():
-        plain, counted, paired_diff, added = _medians(rounds)
+        added = _medians(rounds)[3]
         met = added <= TARGET_ADDED_US
-        rows.append(
-            [
-                name,
-                number(plain),
-                number(counted),
-                f"{paired_diff:+.0f}",
-                f"{added:+.1f}",
-                verdict(met),
-            ]
-        )
+        rows.append(_row(name, rounds, added, met))
         targets.append(
             [f"LLM call ({name}): ≤ {TARGET_ADDED_US:g} µs added", f"{added:+.1f} µs", verdict(met)]
         )
-    # Chunks the caller waits for before the first text: Anthropic's message_start and
-    # content_block_start, then the delta; OpenAI's first chunk carries the role and text.
-    before_text = {"anthropic": 3, "openai": 1}
+    return rows
+
+
+def _stream_rows(
+    streams: dict[str, list[list[float]]], per_chunk_ns: float, targets: list[list[str]]
+) -> list[list[str]]:
+    """Rows of the streams (the chunks before the first text included); targets appended."""
+    rows = []
     for name, rounds in streams.items():
-        plain, counted, paired_diff, added_open = _medians(rounds)
-        added = added_open + before_text[name] * per_chunk_ns / 1000
+        added = _medians(rounds)[3] + _BEFORE_TEXT[name] * per_chunk_ns / 1000
         met = added <= TARGET_FIRST_CHUNK_US
-        stream_rows.append(
-            [
-                name,
-                number(plain),
-                number(counted),
-                f"{paired_diff:+.0f}",
-                f"{added:+.1f}",
-                verdict(met),
-            ]
-        )
+        rows.append(_row(name, rounds, added, met))
         targets.append(
             [
                 f"LLM stream ({name}), time to first chunk: ≤ {TARGET_FIRST_CHUNK_US:g} µs added",
@@ -300,6 +300,18 @@ def _section(
                 verdict(met),
             ]
         )
+    return rows
+
+
+def _section(
+    calls: dict[str, list[list[float]]],
+    streams: dict[str, list[list[float]]],
+    per_chunk_ns: float,
+    alone_us: tuple[float, float],
+) -> Section:
+    targets: list[list[str]] = []
+    rows = _call_rows(calls, targets)
+    stream_rows = _stream_rows(streams, per_chunk_ns, targets)
     head = ["plain (µs)", "instrumented (µs)", "paired difference (µs)", "added by accounting (µs)"]
     return Section(
         title="4. LLM accounting: overhead per call and time to first chunk",

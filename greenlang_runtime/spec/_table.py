@@ -73,13 +73,14 @@ _MIN_AVAILABILITY = 95.0
 
 
 def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict[str, Any]:
-    """Check every key of ``[tool.greenlang-runtime]``; return the spec's fields."""
+    """Check every key of ``[tool.greenlang-runtime]``; return the spec's fields.
+
+    The keys are checked in the order the fields are listed, so the first
+    bad value is the one reported.
+    """
     rules.table("", table, _KEYS)
     _project_version(version)
-    agent_id = rules.dns_label("agent-id", table.get("agent-id", _default_id(name)))
-    if "tenant" not in table:
-        raise SpecError("tenant", None, "it is required: the tenant's DNS-1123 label")
-    tenant = rules.dns_label("tenant", table["tenant"], _TENANT_MAX)
+    who = _who(table, name)
     registry = _image_path("registry", table.get("registry", _spec.DEFAULT_REGISTRY))
     tier = rules.choice("sla-tier", table.get("sla-tier", "standard"), _spec.SLA_TIERS)
     environments = rules.table("environments", table.get("environments", {}), ENVIRONMENTS)
@@ -92,18 +93,54 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
     fields: dict[str, Any] = {
         "name": name,
         "version": version,
-        "tenant": tenant,
-        "agent_id": agent_id,
+        **who,
         "app": _spec.check_app(table["app"]) if "app" in table else None,
         "lifecycle_state": rules.label_value(
             "lifecycle-state", table.get("lifecycle-state", "active")
         ),
-        "registry": registry,
-        "image": _image_path("image", table.get("image", f"{registry}/{tenant}/{agent_id}")),
-        "image_digest": _digest("image-digest", table.get("image-digest", "")),
-        "registry_url": _url("registry-url", table.get("registry-url", ""), "https://"),
+        **_image(table, registry, who),
         "sla_tier": tier,
         "slo": _slo(table.get("slo", {}), _spec.tier_slo(tier)),
+        **_choices(table),
+        **_ports(table),
+        **_cluster(table),
+        "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
+        "costs": _costs(table.get("costs", {})),
+        "llm_budget": _llm_budget(table),
+        "resources": _resources("resources", resources, _spec.Resources()),
+        "scaling": _scaling("scaling", scaling, _spec.Scaling()),
+        "environments": overrides,
+    }
+    for environment, values in overrides.items():
+        merge_overrides(
+            fields["resources"], fields["scaling"], fields["image_digest"], values, environment
+        )
+    return fields
+
+
+def _who(table: Mapping[str, object], name: str) -> dict[str, str]:
+    """The agent id (from the project name by default) and the required tenant."""
+    agent_id = rules.dns_label("agent-id", table.get("agent-id", _default_id(name)))
+    if "tenant" not in table:
+        raise SpecError("tenant", None, "it is required: the tenant's DNS-1123 label")
+    tenant = rules.dns_label("tenant", table["tenant"], _TENANT_MAX)
+    return {"agent_id": agent_id, "tenant": tenant}
+
+
+def _image(table: Mapping[str, object], registry: str, who: Mapping[str, str]) -> dict[str, str]:
+    """Where the image is pushed and pulled from: registry, path, digest, registry URL."""
+    image = table.get("image", f"{registry}/{who['tenant']}/{who['agent_id']}")
+    return {
+        "registry": registry,
+        "image": _image_path("image", image),
+        "image_digest": _digest("image-digest", table.get("image-digest", "")),
+        "registry_url": _url("registry-url", table.get("registry-url", ""), "https://"),
+    }
+
+
+def _choices(table: Mapping[str, object]) -> dict[str, Any]:
+    """Residency, dependencies, providers, rollout and quota: each from its fixed set."""
+    return {
         "data_residency": rules.label_value(
             "data-residency", table.get("data-residency", ""), empty=True
         ),
@@ -115,7 +152,12 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
         ),
         "rollout": rules.choice("rollout", table.get("rollout", "rolling"), _spec.ROLLOUTS),
         "tenant_quota": rules.flag("tenant-quota", table.get("tenant-quota", False)),
-        **_ports(table),
+    }
+
+
+def _cluster(table: Mapping[str, object]) -> dict[str, str]:
+    """What the cluster around the agent is called: node pool, namespaces, Prometheus."""
+    return {
         "node_pool": rules.label_value("node-pool", table.get("node-pool", "agents"), empty=True),
         "ingress_namespace": rules.dns_label(
             "ingress-namespace", table.get("ingress-namespace", "ingress-nginx")
@@ -129,18 +171,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
             "http://",
             "https://",
         ),
-        "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
-        "costs": _costs(table.get("costs", {})),
-        "llm_budget": _llm_budget(table),
-        "resources": _resources("resources", resources, _spec.Resources()),
-        "scaling": _scaling("scaling", scaling, _spec.Scaling()),
-        "environments": overrides,
     }
-    for environment, values in overrides.items():
-        merge_overrides(
-            fields["resources"], fields["scaling"], fields["image_digest"], values, environment
-        )
-    return fields
 
 
 def merge_overrides(
