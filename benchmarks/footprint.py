@@ -82,8 +82,16 @@ def _resident_mib(name: str) -> float:
         served.stop()
 
 
+_SERVERS = [_BARE, _AGENT]
+
+
 def run() -> Section:
     """Time the imports in fresh interpreters and read the idle RSS, interleaved."""
+    return _section(_import_times(), _resident_sizes())
+
+
+def _import_times() -> dict[str, list[float]]:
+    """ms per import, each in a fresh interpreter, the two imports in turns."""
     imports = [_BASELINE_IMPORT, _RUNTIME_IMPORT]
     import_ms: dict[str, list[float]] = {modules: [] for modules in imports}
     progress(f"imports: {IMPORT_RUNS} fresh interpreters each")
@@ -91,13 +99,20 @@ def run() -> Section:
         _import_ms(modules)
     for _, modules in interleaved(imports, IMPORT_RUNS):
         import_ms[modules].append(_import_ms(modules))
+    return import_ms
 
-    servers = [_BARE, _AGENT]
-    rss: dict[str, list[float]] = {name: [] for name in servers}
+
+def _resident_sizes() -> dict[str, list[float]]:
+    """VmRSS in MiB of each idle server, per start, the two in turns."""
+    rss: dict[str, list[float]] = {name: [] for name in _SERVERS}
     progress(f"idle RSS: {RSS_ROUNDS} starts each")
-    for _, name in interleaved(servers, RSS_ROUNDS):
+    for _, name in interleaved(_SERVERS, RSS_ROUNDS):
         rss[name].append(_resident_mib(name))
+    return rss
 
+
+def _section(import_ms: dict[str, list[float]], rss: dict[str, list[float]]) -> Section:
+    """The section: both tables, how they were measured, and the targets."""
     baseline_ms = median(import_ms[_BASELINE_IMPORT])
     runtime_ms = median(import_ms[_RUNTIME_IMPORT])
     added_ms = runtime_ms - baseline_ms
@@ -124,7 +139,7 @@ def run() -> Section:
                 " / ".join(number(value, 1) for value in rss[name]),
                 verdict(agent_mib <= TARGET_RSS_MIB) if name == _AGENT else "—",
             ]
-            for name in servers
+            for name in _SERVERS
         ],
     )
     return Section(

@@ -186,13 +186,21 @@ def run() -> Section:
     """Time tracing off, on with sampling 0 and on with sampling 1, interleaved."""
     load_before = os.getloadavg()[0]
     measured = _in_process()
-    direct, http = measured["direct"], measured["http"]
     rates = _loopback()
     load = max(load_before, os.getloadavg()[0])
+    rows, targets = _rows(measured["direct"], measured["http"], rates)
+    return _section(rows, targets, load)
+
+
+def _rows(
+    direct: dict[str, list[float]],
+    http: dict[str, list[float]],
+    rates: dict[str, list[float]] | None,
+) -> tuple[list[list[str]], list[list[str]]]:
+    """A row per variant (direct, in-process, loopback), and the target tracing off meets."""
     rows, targets = [], []
     for name in _VARIANTS:
         added_us = paired(direct[name], direct["bare"]) / 1000
-        request_us = median(http[name])
         vs_off = paired(http[name], http[_OFF])
         rate = "—" if rates is None else number(median(rates[name]))
         ratio = "—"
@@ -203,7 +211,7 @@ def run() -> Section:
                 name,
                 number(median(direct[name]), 0),
                 number(added_us, 2),
-                number(request_us, 1),
+                number(median(http[name]), 1),
                 "—" if name == _OFF else f"+{vs_off:.1f}",
                 rate,
                 ratio,
@@ -217,6 +225,11 @@ def run() -> Section:
                     verdict(added_us <= TARGET_ADDED_US),
                 ]
             )
+    return rows, targets
+
+
+def _section(rows: list[list[str]], targets: list[list[str]], load: float) -> Section:
+    """The section: the three runtimes, how each was timed, the table."""
     return Section(
         title="5. Tracing: off, on with sampling 0, on with sampling 1",
         intro=(
