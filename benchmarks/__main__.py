@@ -26,6 +26,7 @@ from benchmarks import (
     ledger,
     llm,
     masking,
+    package,
     readiness,
     tracing,
 )
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "ledger": ledger.run,
     "masking": masking.run,
     "budget": budget.run,
+    "package": package.run,
 }
 _LIBRARIES = (
     "starlette",
