@@ -184,3 +184,24 @@ def test_benchmarks_use_no_private_name_and_no_test_module(path: Path) -> None:
     ]
     reached += [module for module in _imports(path) if module.split(".")[0] == "tests"]
     assert reached == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "home"),
+    [
+        ("DATABASE_URL", "config.py"),
+        ("REDIS_URL", "config.py"),
+        (r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", "_labels.py"),
+        (r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", "_labels.py"),
+        ("-5d8f7c9b6-x2k4p", "manifests/_scenarios.py"),
+    ],
+)
+def test_each_shared_rule_is_written_in_one_module(literal: str, home: str) -> None:
+    """A variable's name, a label pattern and the rule tests' sample pod each live in one place."""
+    holders = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value == literal or (len(literal) > 12 and literal in node.value):
+                    holders.add(path.relative_to(PACKAGE).as_posix())
+    assert holders == {home}
