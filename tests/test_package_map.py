@@ -201,7 +201,9 @@ def test_each_shared_rule_is_written_in_one_module(literal: str, home: str) -> N
     holders = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value == literal or (len(literal) > 12 and literal in node.value):
-                    holders.add(path.relative_to(PACKAGE).as_posix())
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and (
+                text == literal or (len(literal) > 12 and literal in text)
+            ):
+                holders.add(path.relative_to(PACKAGE).as_posix())
     assert holders == {home}
