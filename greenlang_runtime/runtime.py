@@ -34,6 +34,7 @@ from greenlang_runtime.tracing import make_tracing
 if TYPE_CHECKING:
     from greenlang_runtime.ledger._ledger import Ledger
     from greenlang_runtime.llm._accounting import LLMAccounting
+    from greenlang_runtime.tracing import Tracing
 
 __all__ = ["AgentRuntime"]
 
@@ -97,23 +98,50 @@ class AgentRuntime:
             sampled_trace_id=None if self.tracing is None else self.tracing.sampled_trace_id,
         )
         # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
-        self.ledger = self._build_ledger()
+        self.ledger = _ledger(self.identity, self.settings, self.registry)
         # The agent_llm_* families are exposed from the start (rules and the
         # dashboard query them); the collector imports no client or price data.
         self._llm_metrics = LLMMetrics(self.identity, self.registry)
+        # Set up with the first instrumented client (the price modules are not
+        # imported before), or now when prices or a budget are set: a bad
+        # GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
-        self._start_llm_accounting()
+        if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
+            self._llm = self.llm
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
-        self.call_observers = self._build_call_observers()
-        self.checks = self._build_checks()
+        self.call_observers = _call_observers(self.ledger, self.tracing)
+        self.checks = _checks(
+            self.identity, self.settings, self.registry, self.ledger, self.tracing
+        )
+        self._build_serving(app, warnings)
+
+    def __repr__(self) -> str:
+        return (
+            f"AgentRuntime(agent_id={self.identity.agent_id!r}, "
+            f"version={self.identity.version!r}, tenant_id={self.identity.tenant_id!r})"
+        )
+
+    def _build_serving(self, app: ASGIApp | None, warnings: list[str]) -> None:
+        """The probes' lifecycle, the startup and shutdown, the HTTP and metrics apps."""
         stall = self.settings.loop_stall_seconds
         watchdog = LoopWatchdog(stall, interval=min(0.5, stall / 4))
         self.lifecycle = Lifecycle(watchdog, self.checks)
         self._tasks = TaskTracker(self.metrics.record_error)
         self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
-        self._lifespan = self._build_lifespan(watchdog, app, warnings)
+        self._lifespan = StartupShutdown(
+            self.lifecycle,
+            self._startup_hooks,
+            self._shutdown_hooks,
+            self.settings.shutdown_hooks_timeout_seconds,
+            services=_services(watchdog, self.checks, self.ledger, self._llm, self.tracing),
+            tasks=self._tasks,
+            drain_timeout=self.settings.drain_timeout_seconds,
+            app=app,
+            warnings=warnings,
+            drains=() if self.ledger is None else (self.ledger.writer.flush,),
+        )
         self._asgi_app = RuntimeApp(
             self.capabilities,
             self.lifecycle,
@@ -124,84 +152,6 @@ class AgentRuntime:
             server_spans=None if self.tracing is None else self.tracing.server_spans,
         )
         self._metrics_app = make_metrics_app(self.registry)
-
-    def _build_ledger(self) -> Ledger | None:
-        if self.settings.llm_ledger_url is None:
-            return None
-        from greenlang_runtime.ledger._ledger import Ledger
-
-        return Ledger.from_settings(self.identity, self.settings, self.registry)
-
-    def _start_llm_accounting(self) -> None:
-        """Set up LLM accounting now when a price file or a budget is set.
-
-        Otherwise it is set up with the first instrumented client (the price
-        modules are not imported before). Now, a bad GL_LLM_PRICES_FILE fails
-        the start.
-        """
-        if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
-            self._llm = self.llm
-
-    def _build_call_observers(self) -> list[CallObserver]:
-        observers: list[CallObserver] = []
-        if self.ledger is not None:
-            observers.append(self.ledger.observer)
-        if self.tracing is not None:
-            observers.append(self.tracing.capability_spans)
-        return observers
-
-    def _build_checks(self) -> CheckRunner:
-        checks = configured_checks(
-            self.settings,
-            DependencyMetrics(self.identity.labels, self.registry),
-            trace_failure=None if self.tracing is None else self.tracing.check_failed,
-        )
-        if self.ledger is not None:
-            checks.add(
-                self.ledger.check(
-                    timeout=self.settings.check_timeout_seconds,
-                    interval=self.settings.check_interval_seconds,
-                )
-            )
-        return checks
-
-    def _build_lifespan(
-        self, watchdog: LoopWatchdog, app: ASGIApp | None, warnings: list[str]
-    ) -> StartupShutdown:
-        return StartupShutdown(
-            self.lifecycle,
-            self._startup_hooks,
-            self._shutdown_hooks,
-            self.settings.shutdown_hooks_timeout_seconds,
-            services=self._services(watchdog),
-            tasks=self._tasks,
-            drain_timeout=self.settings.drain_timeout_seconds,
-            app=app,
-            warnings=warnings,
-            drains=() if self.ledger is None else (self.ledger.writer.flush,),
-        )
-
-    def _services(self, watchdog: LoopWatchdog) -> list[Service]:
-        """The background services, in start order (they stop in reverse)."""
-        services: list[Service] = [watchdog, self.checks]
-        if self.ledger is not None:
-            # Stopped first: its last write still has the checks' state to report.
-            services.append(self.ledger.writer)
-        if self._llm is not None and self._llm.guard is not None:
-            from greenlang_runtime.llm.budget import BudgetService
-
-            # Stopped after the drain: the calls that ended are settled in Redis.
-            services.append(BudgetService(self._llm.guard))
-        if self.tracing is not None:
-            # Stopped last: the others' spans are flushed too.
-            services.insert(0, self.tracing.flush)
-        return services
-
-    def __repr__(self) -> str:
-        return (
-            f"AgentRuntime(agent_id={self.identity.agent_id!r}, "
-            f"version={self.identity.version!r}, tenant_id={self.identity.tenant_id!r})"
-        )
 
     @overload
     def capability(self, name: _F, /) -> _F: ...
@@ -416,3 +366,67 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     own = CollectorRegistry(auto_describe=True)
     own.register(DefaultRegistryCollector())
     return own
+
+
+def _ledger(identity: Identity, settings: Settings, registry: CollectorRegistry) -> Ledger | None:
+    """The LLM usage ledger, when ``GL_LLM_LEDGER_URL`` asks for one (docs/llm.md)."""
+    if settings.llm_ledger_url is None:
+        return None
+    from greenlang_runtime.ledger._ledger import Ledger
+
+    return Ledger.from_settings(identity, settings, registry)
+
+
+def _call_observers(ledger: Ledger | None, tracing: Tracing | None) -> list[CallObserver]:
+    """Told of every capability call: the ledger's, then tracing's (LLM accounting adds its own)."""
+    observers: list[CallObserver] = []
+    if ledger is not None:
+        observers.append(ledger.observer)
+    if tracing is not None:
+        observers.append(tracing.capability_spans)
+    return observers
+
+
+def _checks(
+    identity: Identity,
+    settings: Settings,
+    registry: CollectorRegistry,
+    ledger: Ledger | None,
+    tracing: Tracing | None,
+) -> CheckRunner:
+    """The dependency checks the settings ask for, and the ledger's database."""
+    checks = configured_checks(
+        settings,
+        DependencyMetrics(identity.labels, registry),
+        trace_failure=None if tracing is None else tracing.check_failed,
+    )
+    if ledger is not None:
+        checks.add(
+            ledger.check(
+                timeout=settings.check_timeout_seconds, interval=settings.check_interval_seconds
+            )
+        )
+    return checks
+
+
+def _services(
+    watchdog: LoopWatchdog,
+    checks: CheckRunner,
+    ledger: Ledger | None,
+    llm: LLMAccounting | None,
+    tracing: Tracing | None,
+) -> list[Service]:
+    """The background services, in start order (they stop in reverse)."""
+    services: list[Service] = [watchdog, checks]
+    if ledger is not None:
+        # Stopped first: its last write still has the checks' state to report.
+        services.append(ledger.writer)
+    if llm is not None and llm.guard is not None:
+        from greenlang_runtime.llm.budget import BudgetService
+
+        # Stopped after the drain: the calls that ended are settled in Redis.
+        services.append(BudgetService(llm.guard))
+    if tracing is not None:
+        # Stopped last: the others' spans are flushed too.
+        services.insert(0, tracing.flush)
+    return services

@@ -51,6 +51,8 @@ MAX_ERROR_TYPES: Final = 50
 MAX_ROUTES: Final = 200
 
 _BUCKET_BOUNDS = names.bucket_bounds(names.REQUEST_DURATION_BUCKETS)
+# One name's counts: (name, successes, errors, client errors, seconds in all, buckets).
+_Counts = tuple[str, int, int, int, float, list[int]]
 
 
 class CallStats:
@@ -227,7 +229,7 @@ class AgentMetrics(Collector):
         """Turn the current counts into metric families."""
         identity = self.identity.labels
         with self.lock:
-            recorders = [
+            recorders: list[_Counts] = [
                 (r.name, r.successes, r.errors, r.client_errors, r.sum, list(r.buckets))
                 for r in self._stats.values()
             ]
@@ -236,26 +238,7 @@ class AgentMetrics(Collector):
             inflight, queue_depth = len(self.inflight_marks), self.queue_depth
             quantiles = self.latency.quantiles([q for q, _, _ in PERCENTILES], time.perf_counter())
 
-        requests = counter(
-            names.REQUESTS,
-            "Capability calls and HTTP requests, by outcome.",
-            "capability",
-            "status",
-        )
-        durations = histogram(
-            names.REQUEST_DURATION, "Duration of capability calls and HTTP requests.", "capability"
-        )
-        for name, successes, failures, rejected, total, buckets in sorted(recorders):
-            requests.add_metric([*identity, name, "success"], successes)
-            requests.add_metric([*identity, name, "error"], failures)
-            requests.add_metric([*identity, name, "client_error"], rejected)
-            durations.add_metric(
-                [*identity, name],
-                _with_exemplars(cumulative(_BUCKET_BOUNDS, buckets), exemplars[name]),
-                total,
-            )
-        yield requests
-        yield durations
+        yield from _call_families(identity, recorders, exemplars)
 
         errors_family = counter(
             names.ERRORS, "Errors raised by capabilities, by exception class.", "error_type"
@@ -294,6 +277,34 @@ class AgentMetrics(Collector):
         )
         info.add_metric([*identity, self.identity.lifecycle_state], 1)
         yield info
+
+
+def _call_families(
+    identity: Sequence[str],
+    recorders: list[_Counts],
+    exemplars: dict[str, list[tuple[str, float, float] | None]],
+) -> Iterator[Metric]:
+    """``agent_requests_total`` and ``agent_request_duration_seconds``, a series per name."""
+    requests = counter(
+        names.REQUESTS,
+        "Capability calls and HTTP requests, by outcome.",
+        "capability",
+        "status",
+    )
+    durations = histogram(
+        names.REQUEST_DURATION, "Duration of capability calls and HTTP requests.", "capability"
+    )
+    for name, successes, failures, rejected, total, buckets in sorted(recorders):
+        requests.add_metric([*identity, name, "success"], successes)
+        requests.add_metric([*identity, name, "error"], failures)
+        requests.add_metric([*identity, name, "client_error"], rejected)
+        durations.add_metric(
+            [*identity, name],
+            _with_exemplars(cumulative(_BUCKET_BOUNDS, buckets), exemplars[name]),
+            total,
+        )
+    yield requests
+    yield durations
 
 
 def _with_exemplars(
