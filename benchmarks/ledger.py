@@ -63,7 +63,7 @@ def _call_path_us() -> tuple[list[float], list[float], list[float], list[float]]
     recorders = []
     for runtime in (off, on):
         runtime.instrument(anthropic.Anthropic(api_key="bench"))
-        recorders.append(runtime.llm._recorder)
+        recorders.append(runtime.llm._calls)
     route, types = provider.ROUTES["/v1/messages"], provider.stream_types()
     message = anthropic.types.Message.model_validate(anthropic_message(_SONNET, "Hi", FakeUsage()))
     # As inside a capability call.

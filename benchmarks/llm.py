@@ -155,7 +155,7 @@ def _per_chunk_ns() -> float:
     raw = b"".join(anthropic_events(_SONNET, words, FakeUsage())).decode()
     data = [line[6:] for line in raw.splitlines() if line.startswith("data: ")]
     events = [adapter.validate_json(item) for item in data if '"ping"' not in item]
-    recorder = AgentRuntime(agent_id="bench-llm", environ={}).llm._recorder
+    recorder = AgentRuntime(agent_id="bench-llm", environ={}).llm._calls
     route = provider.ROUTES["/v1/messages"]
     plain, counted = [], []
     for _ in range(ROUNDS):
@@ -187,7 +187,7 @@ def _accounting_alone_us() -> tuple[float, float]:
 
     runtime = AgentRuntime(agent_id="bench-llm", environ={})
     runtime.instrument(anthropic.Anthropic(api_key="bench"))
-    recorder = runtime.llm._recorder
+    recorder = runtime.llm._calls
     route, types = provider.ROUTES["/v1/messages"], provider.stream_types()
     message = anthropic.types.Message.model_validate(anthropic_message(_SONNET, "Hi", FakeUsage()))
     call_path, scrape = [], []

@@ -24,6 +24,8 @@ __all__ = [
     "ENVIRONMENTS",
     "GRACE_MARGIN_SECONDS",
     "LIVE_PATH",
+    "LLM_API_KEYS",
+    "LLM_PROVIDERS",
     "LOG_FORMATS",
     "METRICS_PATH",
     "READY_PATH",
@@ -55,6 +57,15 @@ ENVIRONMENTS = ("development", "staging", "production")
 # keys are mounted under them, and the checks are built from them.
 DATABASE_URL_VARIABLE = "DATABASE_URL"
 REDIS_URL_VARIABLE = "REDIS_URL"
+
+# The LLM providers the runtime accounts for (llm/ has one module each), and
+# the variable and Secret key each one's API key comes from: the spec, the
+# manifests and llm/ all read them here.
+LLM_PROVIDERS = ("anthropic", "openai")
+LLM_API_KEYS = {
+    "anthropic": ("ANTHROPIC_API_KEY", "anthropic-api-key"),
+    "openai": ("OPENAI_API_KEY", "openai-api-key"),
+}
 
 
 def _dns_label(name: str, value: str) -> str:

@@ -106,6 +106,8 @@ class AgentRuntime:
         # imported before), or now when prices or a budget are set: a bad
         # GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
+        # LLM spans follow the runtime's environment, as its own spans do.
+        self._environ = environ
         if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
             self._llm = self.llm
         self.capabilities: dict[str, Capability] = {}
@@ -310,6 +312,7 @@ class AgentRuntime:
                 self.ledger,
                 self._llm_metrics,
                 budget,
+                environ=self._environ,
             )
         return self._llm
 
@@ -319,6 +322,15 @@ class AgentRuntime:
         Sync and async clients; calling it twice is harmless. See docs/llm.md.
         """
         return self.llm.instrument(client)
+
+    def uninstrument(self, client: _T) -> _T:
+        """Undo :meth:`instrument`: ``client``'s calls are no longer counted; returns it.
+
+        Idempotent; copies made from ``client`` from now on are plain.
+        """
+        from greenlang_runtime.llm._instrument import uninstrument
+
+        return uninstrument(client)
 
     async def wait_started(self) -> None:
         """Return once the ``on_startup`` hooks have finished (or one has failed)."""

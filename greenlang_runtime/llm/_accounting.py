@@ -8,18 +8,19 @@ libraries or the price data until a client is instrumented.
 
 from __future__ import annotations
 
-import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CollectorRegistry
 
 from greenlang_runtime.config import Identity
-from greenlang_runtime.llm._calls import LedgerSink, Recorder
+from greenlang_runtime.llm._calls import LedgerSink, LLMCallLog
 from greenlang_runtime.llm._collector import LLMMetrics
 from greenlang_runtime.llm._price_file import load_price_file
-from greenlang_runtime.llm.pricing import PROVIDERS, Price, PriceBook
+from greenlang_runtime.llm._tracing import CallSpans
+from greenlang_runtime.llm.pricing import Price, PriceBook, price_fault
 
 if TYPE_CHECKING:
     from greenlang_runtime.llm.budget import BudgetConfig, BudgetGuard, BudgetStatus
@@ -45,6 +46,8 @@ class LLMAccounting:
         budget: an LLM budget shared through Redis (``GL_LLM_BUDGET_*``):
             every call is reserved before it is sent and settled at its end.
         clock: seconds since the epoch; decides the budget's period.
+        environ: the runtime's environment (whether it names a tracer
+            provider); ``None``: ``os.environ``.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class LLMAccounting:
         metrics: LLMMetrics | None = None,
         budget: BudgetConfig | None = None,
         clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         overrides = load_price_file(prices_file) if prices_file else None
         self.metrics = metrics if metrics is not None else LLMMetrics(identity, registry)
@@ -65,7 +69,8 @@ class LLMAccounting:
             from greenlang_runtime.llm.budget import BudgetGuard
 
             self.guard = BudgetGuard(budget, identity, self.prices, registry=registry, clock=clock)
-        self._recorder = Recorder(self.metrics, self.prices, ledger, self.guard)
+        spans = CallSpans(os.environ if environ is None else environ)
+        self._calls = LLMCallLog(self.metrics, self.prices, ledger, self.guard, spans)
 
     def instrument(self, client: _C) -> _C:
         """Count the calls of an ``anthropic`` or ``openai`` client (sync or async).
@@ -76,10 +81,20 @@ class LLMAccounting:
         from greenlang_runtime.llm._instrument import instrument
         from greenlang_runtime.llm.pricing import warm_up
 
-        instrumented = instrument(client, self._recorder)
+        instrumented = instrument(client, self._calls)
         # Load the price data now rather than on the first call.
         warm_up()
         return instrumented
+
+    def uninstrument(self, client: _C) -> _C:
+        """Stop counting ``client``'s calls: it is plain again; returns it (idempotent).
+
+        Copies made from it from now on are plain too; copies made while it
+        was instrumented stay instrumented.
+        """
+        from greenlang_runtime.llm._instrument import uninstrument
+
+        return uninstrument(client)
 
     def budget(self) -> BudgetStatus | None:
         """The budget's limit, committed and reserved spend and period end; ``None``: no budget.
@@ -110,33 +125,16 @@ class LLMAccounting:
         ``cache_write_1h`` to ``cache_write``. Bad values raise ``ValueError``
         naming the model and the field.
         """
-        if provider not in PROVIDERS:
-            raise ValueError(
-                f"set_price({provider!r}, {model!r}): provider must be one of "
-                f"{', '.join(PROVIDERS)}"
-            )
-        if not isinstance(model, str) or not model.strip():
-            raise ValueError(f"set_price({provider!r}, {model!r}): model must be a model id")
-        rates = {
-            "input": input,
-            "output": output,
+        optional = {
             "cache_read": cache_read,
             "cache_write": cache_write,
             "cache_write_1h": cache_write_1h,
         }
-        for field, value in rates.items():
-            if value is None and field not in ("input", "output"):
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(
-                    f"set_price({provider!r}, {model!r}): {field} must be a non-negative "
-                    f"number of USD per million tokens, not {value!r}"
-                )
+        rates = {"input": input, "output": output}
+        rates.update((name, rate) for name, rate in optional.items() if rate is not None)
+        fault = price_fault(provider, model, rates)
+        if fault is not None:
+            raise ValueError(f"set_price({provider!r}, {model!r}): {fault[0]} {fault[1]}")
         self.prices.set(
             provider,
             model.strip(),

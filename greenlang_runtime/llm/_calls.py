@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from greenlang_runtime.llm._collector import MAX_MODEL_LENGTH
-from greenlang_runtime.llm._tracing import end_span, start_span
+from greenlang_runtime.llm._tracing import CallSpans, end_span
 from greenlang_runtime.llm._usage import MAX_COUNT, Usage, salvage
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from greenlang_runtime.llm.budget import BudgetGuard, Hold
     from greenlang_runtime.llm.pricing import PriceBook
 
-__all__ = ["Call", "LedgerSink", "Recorder", "Route", "shown"]
+__all__ = ["Call", "LLMCallLog", "LedgerSink", "Route", "shown"]
 
 logger = logging.getLogger("greenlang_runtime.llm")
 
@@ -38,11 +39,8 @@ _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 # Queued calls that make the call path count them itself, when nobody scrapes
 # (public: the benchmarks state it beside their figures).
 DRAIN_AT: Final = 1024
-# provider, model, usage, failed, seconds, seconds to first token, end time,
-# abandoned, what the ledger noted at the call's end, what the report held
-# that could not be used (kind, field=value).
+# What a report held that could not be used: (kind, field=value).
 _Problems = list[tuple[str, str]]
-_Finished = tuple[str, str, Usage, bool, float, float | None, float, bool, object, _Problems | None]
 
 
 class LedgerSink(Protocol):
@@ -52,7 +50,7 @@ class LedgerSink(Protocol):
     ends (it notes what only the call's context knows: its capability, its
     trace, and its id on the span); ``add`` runs when the call is counted,
     with the very cost the counter got. ``before_flush`` is set to the
-    recorder's :meth:`Recorder.drain`, which the ledger runs before it writes.
+    call log's :meth:`LLMCallLog.drain`, which the ledger runs before it writes.
     """
 
     before_flush: Callable[[], None] | None
@@ -85,45 +83,60 @@ class Route:
         operation: ``gen_ai.operation.name`` (``chat``, ``embeddings``).
         observe: reads a whole response object into the call.
         event: reads one stream chunk into the call; ``False`` hides the chunk.
-        include_usage: whether streams must be asked for their usage.
+        prepare_stream: the request options of a stream, changed as the
+            provider needs (asking for its usage), or ``None``: sent as they are.
     """
 
     operation: str
     observe: Callable[[Call, Any], None]
     event: Callable[[Call, Any], bool]
-    include_usage: bool = False
+    prepare_stream: Callable[[Any, Call], Any] | None = None
 
 
 class Call:
-    """One call in flight: its usage so far, and whether it has been recorded."""
+    """One call in flight: its usage so far, and whether it has been recorded.
+
+    A finished call is also the record the call log queues for counting:
+    its end sets ``failed``, ``seconds``, ``ended`` and ``mark``, so that
+    nothing else is built on the call path.
+    """
 
     __slots__ = (
         "abandoned",
         "done",
+        "ended",
+        "failed",
         "first_token",
         "hide_usage_chunk",
         "hold",
+        "log",
+        "mark",
         "model",
         "problems",
         "provider",
-        "recorder",
         "response_model",
         "route",
+        "seconds",
         "span",
         "started",
         "usage",
     )
+    # Set at the call's end by LLMCallLog.record (never read before it).
+    failed: bool
+    seconds: float
+    ended: float
+    mark: object
 
     def __init__(
         self,
-        recorder: Recorder,
+        log: LLMCallLog,
         provider: str,
         route: Route,
         model: str,
         span: Span | None,
         hold: Hold | None = None,
     ) -> None:
-        self.recorder = recorder
+        self.log = log
         # The call's budget reservation, settled when the call is recorded.
         self.hold = hold
         self.provider = provider
@@ -191,7 +204,7 @@ class Call:
         if self.done:
             return
         self.done = True
-        self.recorder.record(self, error)
+        self.log.record(self, error)
 
     def abandon(self) -> None:
         """The caller stopped reading before the end: record what is known now, once."""
@@ -205,13 +218,21 @@ def abandoned(error: BaseException) -> bool:
     return isinstance(error, GeneratorExit | asyncio.CancelledError)
 
 
-class Recorder:
-    """Keeps finished calls, and prices and counts them when the metrics are read.
+class LLMCallLog:
+    """The finished calls of one agent, queued until they are priced and counted.
 
-    A call's end only appends its numbers to a queue (and ends its span):
+    A call's end only appends the call to a queue (and ends its span):
     looking up the price, working out the cost and updating the counts wait
     for the scrape (or for ``DRAIN_AT`` calls to have queued up), so that
     the call path stays a few microseconds.
+
+    Args:
+        metrics: the ``agent_llm_*`` counts each call is added to.
+        prices: prices each call on the UTC day it ended.
+        ledger: where each call also goes as one row, if anywhere.
+        guard: reserves each call before it is sent, when a budget is set.
+        spans: starts each call's span when tracing is configured; ``None``:
+            as the process environment says.
     """
 
     def __init__(
@@ -220,94 +241,88 @@ class Recorder:
         prices: PriceBook,
         ledger: LedgerSink | None = None,
         guard: BudgetGuard | None = None,
+        spans: CallSpans | None = None,
     ) -> None:
         self.metrics = metrics
+        self.spans = spans if spans is not None else CallSpans(os.environ)
         self.prices = prices
         self.ledger = ledger
         if ledger is not None:
             ledger.before_flush = self.drain
         # Reserves before each call is sent (llm/_instrument.py) when a budget is set.
         self.guard = guard
-        self._pending: deque[_Finished] = deque()
+        self._pending: deque[Call] = deque()
         self._drain_lock = threading.Lock()
         self._day = (-1, datetime.date(1970, 1, 1))
         metrics.before_collect = self.drain
 
     def start(self, provider: str, route: Route, model: str, hold: Hold | None = None) -> Call:
         """A new call of ``model`` on ``route``, with its span when tracing is configured."""
-        span = start_span(provider, route.operation, model)
+        span = self.spans.start(provider, route.operation, model)
         return Call(self, provider, route, model, span, hold)
 
     def record(self, call: Call, error: BaseException | None) -> None:
         """Queue ``call`` for counting; end its span."""
-        seconds = time.perf_counter() - call.started
+        call.seconds = time.perf_counter() - call.started
+        call.failed = error is not None
         ledger = self.ledger
-        mark = None if ledger is None else ledger.mark(call.span)
+        call.mark = None if ledger is None else ledger.mark(call.span)
         if call.span is not None:
             end_span(call.span, call.response_model, call.usage, error)
-        model = call.response_model or call.model
-        pending = self._pending
-        ended = time.time()
+        call.ended = ended = time.time()
         if call.hold is not None:
             # Priced as the counters price it: this model, on the UTC day it ended.
-            call.hold.settle(call.provider, model, call.usage, ended)
+            call.hold.settle(call.provider, call.response_model or call.model, call.usage, ended)
+        pending = self._pending
         # deque.append is atomic: no lock on the call path.
-        pending.append(
-            (
-                call.provider,
-                model,
-                call.usage,
-                error is not None,
-                seconds,
-                call.first_token,
-                ended,
-                call.abandoned,
-                mark,
-                call.problems,
-            )
-        )
+        pending.append(call)
         if len(pending) >= DRAIN_AT:
             self.drain()
 
     def drain(self) -> None:
         """Price and count every queued call (and hand it to the ledger with that cost)."""
-        pending, metrics, ledger = self._pending, self.metrics, self.ledger
+        pending = self._pending
         with self._drain_lock:
             while pending:
-                (
-                    provider,
-                    model,
-                    usage,
-                    failed,
-                    seconds,
-                    first_token,
-                    when,
-                    left,
-                    mark,
-                    problems,
-                ) = pending.popleft()
-                if problems is not None:
-                    _warn_problems(provider, model, problems)
-                if len(model) > MAX_MODEL_LENGTH:
-                    _warn_once(
-                        provider,
-                        model,
-                        "long",
-                        "%s model %s has an id longer than %d characters: it is counted "
-                        'under model="other" in the agent_llm_* series.',
-                        MAX_MODEL_LENGTH,
-                    )
-                price = self.prices.price(provider, model, self._on(when))
-                unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
-                cost = 0.0 if price is None else price.cost(usage)
-                if unpriced:
-                    _warn_unpriced(provider, model)
-                metrics.record(provider, model, usage, cost, failed, unpriced, seconds, first_token)
-                if ledger is not None:
-                    status = "error" if failed else "abandoned" if left else "success"
-                    ledger.add(
-                        provider, model, usage, cost, price is not None, status, seconds, when, mark
-                    )
+                self._count(pending.popleft())
+
+    def _count(self, call: Call) -> None:
+        """Price ``call`` and add it to the counts and the ledger; with the drain lock held."""
+        provider, model, usage = call.provider, call.response_model or call.model, call.usage
+        if call.problems is not None:
+            _warn_problems(provider, model, call.problems)
+        if len(model) > MAX_MODEL_LENGTH:
+            _warn_once(
+                provider,
+                model,
+                "long",
+                "%s model %s has an id longer than %d characters: it is counted "
+                'under model="other" in the agent_llm_* series.',
+                MAX_MODEL_LENGTH,
+            )
+        price = self.prices.price(provider, model, self._on(call.ended))
+        failed = call.failed
+        unpriced = price is None and (not failed or usage.prompt + usage.output > 0)
+        cost = 0.0 if price is None else price.cost(usage)
+        if unpriced:
+            _warn_unpriced(provider, model)
+        self.metrics.record(
+            provider, model, usage, cost, failed, unpriced, call.seconds, call.first_token
+        )
+        ledger = self.ledger
+        if ledger is not None:
+            status = "error" if failed else "abandoned" if call.abandoned else "success"
+            ledger.add(
+                provider,
+                model,
+                usage,
+                cost,
+                price is not None,
+                status,
+                call.seconds,
+                call.ended,
+                call.mark,
+            )
 
     def _on(self, when: float) -> datetime.date:
         """The UTC date of ``when`` (prices change at UTC midnight), remembered for the day."""

@@ -75,6 +75,25 @@ class ModelStats:
         self.first_token_count = 0
         self.first_token_sum = 0.0
 
+    def snapshot(self) -> ModelStats:
+        """A copy that later calls do not change (taken under the collector's lock)."""
+        copy = ModelStats(self.key)
+        copy.tokens = list(self.tokens)
+        copy.cost = self.cost
+        copy.successes = self.successes
+        copy.errors = self.errors
+        copy.unpriced = self.unpriced
+        copy.duration_buckets = list(self.duration_buckets)
+        copy.duration_sum = self.duration_sum
+        copy.first_token_buckets = list(self.first_token_buckets)
+        copy.first_token_count = self.first_token_count
+        copy.first_token_sum = self.first_token_sum
+        return copy
+
+
+def _by_key(stats: ModelStats) -> tuple[str, str]:
+    return stats.key
+
 
 class LLMMetrics(Collector):
     """Every ``agent_llm_*`` series of one agent, as one collector.
@@ -155,22 +174,7 @@ class LLMMetrics(Collector):
         if self.before_collect is not None:
             self.before_collect()
         with self._lock:
-            rows = [
-                (
-                    s.key,
-                    list(s.tokens),
-                    s.cost,
-                    s.successes,
-                    s.errors,
-                    s.unpriced,
-                    list(s.duration_buckets),
-                    s.duration_sum,
-                    list(s.first_token_buckets),
-                    s.first_token_count,
-                    s.first_token_sum,
-                )
-                for s in self._stats.values()
-            ]
+            rows = [stats.snapshot() for stats in self._stats.values()]
         tokens = counter(
             names.LLM_TOKENS, "LLM tokens, by kind.", "provider", "model", "token_type"
         )
@@ -193,27 +197,21 @@ class LLMMetrics(Collector):
             "provider",
             "model",
         )
-        for (
-            key,
-            counts,
-            usd,
-            ok,
-            failed,
-            no_price,
-            d_buckets,
-            d_sum,
-            f_buckets,
-            f_n,
-            f_sum,
-        ) in sorted(rows):
-            labels = [*identity, *key]
-            for token_type, value in zip(TOKEN_TYPES, counts, strict=True):
+        for row in sorted(rows, key=_by_key):
+            labels = [*identity, *row.key]
+            for token_type, value in zip(TOKEN_TYPES, row.tokens, strict=True):
                 tokens.add_metric([*labels, token_type], value)
-            cost.add_metric(labels, usd)
-            requests.add_metric([*labels, "success"], ok)
-            requests.add_metric([*labels, "error"], failed)
-            unpriced.add_metric(labels, no_price)
-            durations.add_metric(labels, cumulative(_DURATION_BOUNDS, d_buckets), d_sum)
-            if f_n:
-                first.add_metric(labels, cumulative(_FIRST_TOKEN_BOUNDS, f_buckets), f_sum)
+            cost.add_metric(labels, row.cost)
+            requests.add_metric([*labels, "success"], row.successes)
+            requests.add_metric([*labels, "error"], row.errors)
+            unpriced.add_metric(labels, row.unpriced)
+            durations.add_metric(
+                labels, cumulative(_DURATION_BOUNDS, row.duration_buckets), row.duration_sum
+            )
+            if row.first_token_count:
+                first.add_metric(
+                    labels,
+                    cumulative(_FIRST_TOKEN_BOUNDS, row.first_token_buckets),
+                    row.first_token_sum,
+                )
         yield from (tokens, cost, requests, unpriced, durations, first)

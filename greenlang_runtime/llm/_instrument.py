@@ -5,7 +5,13 @@ Both clients send each call (``create``, ``stream``, ``parse``, the
 ``request(cast_to, options, stream=..., stream_cls=...)`` method, retries
 included. Replacing it on the client object counts each call once, with its
 retries, whatever form the caller used; paths that are not LLM calls
-(``count_tokens``, models, files) pass through untouched.
+(``count_tokens``, models, files) pass through untouched. Removing it again
+(:func:`uninstrument`) leaves the client as it was.
+
+What a provider does differently (its routes, how it reads usage, asking a
+stream for its usage) is in its route table (:class:`~._calls.Route`); the
+sync and async wrappers share :class:`_Wrapper`'s steps and differ only
+where they await.
 """
 
 from __future__ import annotations
@@ -13,60 +19,64 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Mapping
-from types import ModuleType
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from greenlang_runtime.llm._calls import Recorder, Route
+from greenlang_runtime.llm._calls import Call, LLMCallLog, Route
+from greenlang_runtime.llm._providers import provider_of
 from greenlang_runtime.llm._streams import follow, follow_async
 from greenlang_runtime.llm._tracing import use_span, with_trace_context
 
-__all__ = ["instrument"]
+if TYPE_CHECKING:
+    from greenlang_runtime.llm.budget import Hold
+
+__all__ = ["instrument", "uninstrument"]
 
 _C = TypeVar("_C")
 _MARK = "_greenlang_runtime_llm"
+# What instrument() sets on the client object, and uninstrument() takes away.
+_REPLACED = ("request", "copy", "with_options")
+# Entered around an untraced call: one shared object, nothing made per call.
+_NO_SPAN: AbstractContextManager[Any] = nullcontext()
 
 
-def _provider_module(client: object) -> ModuleType:
-    """The provider module of ``client`` (by the package its class comes from)."""
-    for cls in type(client).__mro__:
-        package = cls.__module__.split(".", 1)[0]
-        if package == "anthropic":
-            import greenlang_runtime.llm.anthropic as anthropic_calls
-
-            return anthropic_calls
-        if package == "openai":
-            import greenlang_runtime.llm.openai as openai_calls
-
-            return openai_calls
-    raise TypeError(
-        f"runtime.instrument() takes an anthropic or openai client, not {type(client).__name__}"
-    )
-
-
-def instrument(client: _C, recorder: Recorder) -> _C:
-    """Count ``client``'s LLM calls in ``recorder``; return ``client`` itself (idempotent)."""
+def instrument(client: _C, log: LLMCallLog) -> _C:
+    """Count ``client``'s LLM calls in ``log``; return ``client`` itself (idempotent)."""
+    module = provider_of(client, "instrument")
     state = client.__dict__
     if state.get(_MARK) is not None:
         return client
-    module = _provider_module(client)
     cls_request = type(client).request  # type: ignore[attr-defined]
     ref = weakref.ref(client)
-    make = _async_request if inspect.iscoroutinefunction(cls_request) else _sync_request
-    state["request"] = make(
-        cls_request, ref, recorder, module.PROVIDER, module.ROUTES, module.stream_types()
-    )
-    for name in ("copy", "with_options"):
+    wrapper = _Wrapper(cls_request, ref, log, module.PROVIDER, module.ROUTES, module.stream_types())
+    is_async = inspect.iscoroutinefunction(cls_request)
+    state["request"] = wrapper.request_async if is_async else wrapper.request
+    for name in _REPLACED[1:]:
         if hasattr(type(client), name):
-            state[name] = _instrumenting(getattr(type(client), name), ref, recorder)
-    state[_MARK] = recorder
+            state[name] = _instrumenting(getattr(type(client), name), ref, log)
+    state[_MARK] = log
     return client
 
 
-def _instrumenting(method: Callable[..., Any], ref: Any, recorder: Recorder) -> Callable[..., Any]:
+def uninstrument(client: _C) -> _C:
+    """Undo :func:`instrument` on ``client``; return it (idempotent).
+
+    Its calls are no longer counted, and copies made from it from now on
+    are plain. Copies made while it was instrumented stay instrumented.
+    """
+    provider_of(client, "uninstrument")
+    state = client.__dict__
+    if state.pop(_MARK, None) is not None:
+        for name in _REPLACED:
+            state.pop(name, None)
+    return client
+
+
+def _instrumenting(method: Callable[..., Any], ref: Any, log: LLMCallLog) -> Callable[..., Any]:
     """``client.copy`` / ``with_options``, whose copies are instrumented too."""
 
     def copy(*args: Any, **kwargs: Any) -> Any:
-        return instrument(method(ref(), *args, **kwargs), recorder)
+        return instrument(method(ref(), *args, **kwargs), log)
 
     return copy
 
@@ -82,91 +92,109 @@ def _extra(options: Any) -> Any:
     return getattr(options, "extra_json", None)
 
 
-def _sync_request(
-    cls_request: Callable[..., Any],
-    ref: Any,
-    recorder: Recorder,
-    provider: str,
-    routes: Mapping[str, Route],
-    stream_types: tuple[type, ...],
-) -> Callable[..., Any]:
-    def request(cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None) -> Any:
-        route = routes.get(options.url)
-        if route is None:
-            return cls_request(ref(), cast_to, options, stream=stream, stream_cls=stream_cls)
-        model, guard = _model(options), recorder.guard
-        hold = None
-        if guard is not None:  # raises LLMBudgetExceeded before anything is sent
-            hold = guard.reserve(provider, options.url, model, options.json_data, _extra(options))
-        call = recorder.start(provider, route, model, hold)
-        if stream and route.include_usage:
-            from greenlang_runtime.llm.openai import with_usage
+class _Wrapper:
+    """One client's replacement ``request``: its steps, shared by the sync and async forms.
 
-            options = with_usage(options, call)
+    Args:
+        cls_request: the client class's own ``request``.
+        ref: a weak reference to the client (the client holds the wrapper).
+        log: where calls are recorded.
+        provider: the provider's name (``gen_ai.provider.name``).
+        routes: API path -> what the call is and how to read it.
+        stream_types: the client's stream classes.
+    """
+
+    __slots__ = ("cls_request", "log", "provider", "ref", "routes", "stream_types")
+
+    def __init__(
+        self,
+        cls_request: Callable[..., Any],
+        ref: Any,
+        log: LLMCallLog,
+        provider: str,
+        routes: Mapping[str, Route],
+        stream_types: tuple[type, ...],
+    ) -> None:
+        self.cls_request = cls_request
+        self.ref = ref
+        self.log = log
+        self.provider = provider
+        self.routes = routes
+        self.stream_types = stream_types
+
+    def begin(
+        self, route: Route, model: str, options: Any, stream: bool, hold: Hold | None
+    ) -> tuple[Call, Any]:
+        """Start the call: the call, and the options to send it with."""
+        call = self.log.start(self.provider, route, model, hold)
+        if stream and route.prepare_stream is not None:
+            options = route.prepare_stream(options, call)
+        return call, options
+
+    def scope(self, call: Call) -> AbstractContextManager[Any]:
+        """The call's span made current while it is sent (the client's own spans nest in it)."""
+        return _NO_SPAN if call.span is None else use_span(call.span)
+
+    def traced(self, call: Call, options: Any) -> Any:
+        """``options`` with the trace context of the call's span (entered with :meth:`scope`)."""
+        return options if call.span is None else with_trace_context(self.ref(), options)
+
+    def request(
+        self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None
+    ) -> Any:
+        """The sync client's ``request``: reserve, send, follow the result."""
+        route = self.routes.get(options.url)
+        if route is None:
+            return self.cls_request(
+                self.ref(), cast_to, options, stream=stream, stream_cls=stream_cls
+            )
+        model, guard, hold = _model(options), self.log.guard, None
+        if guard is not None:  # raises LLMBudgetExceeded before anything is sent
+            hold = guard.reserve(
+                self.provider, options.url, model, options.json_data, _extra(options)
+            )
+        call, options = self.begin(route, model, options, stream, hold)
         try:
-            if call.span is None:
-                result = cls_request(ref(), cast_to, options, stream=stream, stream_cls=stream_cls)
-            else:
-                with use_span(call.span):
-                    result = cls_request(
-                        ref(),
-                        cast_to,
-                        with_trace_context(ref(), options),
-                        stream=stream,
-                        stream_cls=stream_cls,
-                    )
+            with self.scope(call):
+                result = self.cls_request(
+                    self.ref(),
+                    cast_to,
+                    self.traced(call, options),
+                    stream=stream,
+                    stream_cls=stream_cls,
+                )
         except BaseException as error:
             call.finish(error)
             raise
-        follow(result, call, stream, stream_types)
+        follow(result, call, stream, self.stream_types)
         return result
 
-    return request
-
-
-def _async_request(
-    cls_request: Callable[..., Any],
-    ref: Any,
-    recorder: Recorder,
-    provider: str,
-    routes: Mapping[str, Route],
-    stream_types: tuple[type, ...],
-) -> Callable[..., Any]:
-    async def request(
-        cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None
+    async def request_async(
+        self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None
     ) -> Any:
-        route = routes.get(options.url)
+        """The async client's ``request``: the same steps, awaiting the reservation and the send."""
+        route = self.routes.get(options.url)
         if route is None:
-            return await cls_request(ref(), cast_to, options, stream=stream, stream_cls=stream_cls)
-        model, guard = _model(options), recorder.guard
-        hold = None
+            return await self.cls_request(
+                self.ref(), cast_to, options, stream=stream, stream_cls=stream_cls
+            )
+        model, guard, hold = _model(options), self.log.guard, None
         if guard is not None:  # raises LLMBudgetExceeded before anything is sent
             hold = await guard.reserve_async(
-                provider, options.url, model, options.json_data, _extra(options)
+                self.provider, options.url, model, options.json_data, _extra(options)
             )
-        call = recorder.start(provider, route, model, hold)
-        if stream and route.include_usage:
-            from greenlang_runtime.llm.openai import with_usage
-
-            options = with_usage(options, call)
+        call, options = self.begin(route, model, options, stream, hold)
         try:
-            if call.span is None:
-                result = await cls_request(
-                    ref(), cast_to, options, stream=stream, stream_cls=stream_cls
+            with self.scope(call):
+                result = await self.cls_request(
+                    self.ref(),
+                    cast_to,
+                    self.traced(call, options),
+                    stream=stream,
+                    stream_cls=stream_cls,
                 )
-            else:
-                with use_span(call.span):
-                    result = await cls_request(
-                        ref(),
-                        cast_to,
-                        with_trace_context(ref(), options),
-                        stream=stream,
-                        stream_cls=stream_cls,
-                    )
         except BaseException as error:
             call.finish(error)
             raise
-        await follow_async(result, call, stream, stream_types)
+        await follow_async(result, call, stream, self.stream_types)
         return result
-
-    return request

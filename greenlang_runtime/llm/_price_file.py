@@ -14,12 +14,11 @@ start with one line naming the file, the entry and the field.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from greenlang_runtime.exceptions import ConfigError
-from greenlang_runtime.llm.pricing import PROVIDERS, Price
+from greenlang_runtime.llm.pricing import Price, price_fault
 
 __all__ = ["VARIABLE", "load_price_file"]
 
@@ -89,26 +88,12 @@ def _entry(number: int, entry: object) -> tuple[tuple[str, str], Price]:
     unknown = sorted(str(field) for field in entry if field not in _FIELDS)
     if unknown:
         raise _Fault(f"{name}: field {unknown[0]!r} is not one of {', '.join(_FIELDS)}")
-    if provider not in PROVIDERS:
-        raise _Fault(f"{name}: field 'provider' must be one of {', '.join(PROVIDERS)}")
-    if not isinstance(model, str) or not model.strip():
-        raise _Fault(f"{name}: field 'model' must be a non-empty model id")
-    rates: dict[str, float] = {}
-    for field in (*_REQUIRED, *_OPTIONAL):
-        if field not in entry:
-            if field in _REQUIRED:
-                raise _Fault(f"{name}: field {field!r} is missing")
-            continue
-        value = entry[field]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value < 0
-        ):
-            raise _Fault(
-                f"{name}: field {field!r} must be a non-negative number of USD per million "
-                f"tokens, not {value!r}"
-            )
-        rates[field] = float(value)
-    return (provider, model.strip()), Price.of(**rates)
+    rates = {field: entry[field] for field in (*_REQUIRED, *_OPTIONAL) if field in entry}
+    fault = price_fault(provider, model, rates)
+    if fault is not None:
+        raise _Fault(f"{name}: field {fault[0]!r} {fault[1]}")
+    missing = [field for field in _REQUIRED if field not in entry]
+    if missing:
+        raise _Fault(f"{name}: field {missing[0]!r} is missing")
+    prices = {field: float(value) for field, value in rates.items()}
+    return (str(provider), str(model).strip()), Price.of(**prices)

@@ -7,66 +7,65 @@ not touch the OpenTelemetry API at all: it reads one module attribute.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from greenlang_runtime.tracing._provider import PROVIDER_VARIABLE, application_provider
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
     from greenlang_runtime.llm._usage import Usage
 
-__all__ = ["end_span", "start_span", "use_span", "with_trace_context"]
+__all__ = ["CallSpans", "end_span", "use_span", "with_trace_context"]
 
 _SCOPE = "greenlang_runtime.llm"
-# Read once: OpenTelemetry itself reads it only when the provider is first asked for.
-_PROVIDER_IN_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
-_tracer_of: list[tuple[Any, Tracer] | None] = [None]
 
 
-def _tracer() -> Tracer | None:
-    """The tracer of the configured provider, or ``None`` when none is configured."""
-    # Without opentelemetry.trace imported, nobody can have configured tracing.
-    api = sys.modules.get("opentelemetry.trace")
-    if api is None:
-        return None
-    # ``set_tracer_provider`` stores the provider here; until then the API
-    # would hand out a proxy whose spans record nothing.
-    provider = getattr(api, "_TRACER_PROVIDER", None)
-    if provider is None:
-        # A provider named in the environment is only loaded when first asked for.
-        if not _PROVIDER_IN_ENVIRONMENT:
+class CallSpans:
+    """Starts each call's span with the tracer provider the application set up.
+
+    Args:
+        environ: the runtime's environment (whether it names a provider in
+            ``OTEL_PYTHON_TRACER_PROVIDER``), never ``os.environ`` behind its back.
+    """
+
+    __slots__ = ("_named", "_tracer_of")
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._named = PROVIDER_VARIABLE in environ
+        self._tracer_of: tuple[Any, Tracer] | None = None
+
+    def _tracer(self) -> Tracer | None:
+        """The tracer of the configured provider, or ``None`` when none is configured."""
+        provider = application_provider(self._named)
+        if provider is None:
             return None
-        provider = api.get_tracer_provider()
-    if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
-        return None
-    # Keyed by the provider itself, not its id(): a new provider may reuse a
-    # dropped one's id, and must not get the dropped one's tracer.
-    cached = _tracer_of[0]
-    if cached is not None and cached[0] is provider:
-        return cached[1]
-    tracer: Tracer = provider.get_tracer(_SCOPE)
-    _tracer_of[0] = (provider, tracer)
-    return tracer
+        # Keyed by the provider itself, not its id(): a new provider may reuse a
+        # dropped one's id, and must not get the dropped one's tracer.
+        cached = self._tracer_of
+        if cached is not None and cached[0] is provider:
+            return cached[1]
+        tracer: Tracer = provider.get_tracer(_SCOPE)
+        self._tracer_of = (provider, tracer)
+        return tracer
 
+    def start(self, provider: str, operation: str, model: str) -> Span | None:
+        """Start the span of a call (a child of the current span), or ``None`` without tracing."""
+        tracer = self._tracer()
+        if tracer is None:
+            return None
+        from opentelemetry.trace import SpanKind
 
-def start_span(provider: str, operation: str, model: str) -> Span | None:
-    """Start the span of a call (a child of the current span), or ``None`` without tracing."""
-    tracer = _tracer()
-    if tracer is None:
-        return None
-    from opentelemetry.trace import SpanKind
-
-    return tracer.start_span(
-        f"{operation} {model}",
-        kind=SpanKind.CLIENT,
-        attributes={
-            "gen_ai.provider.name": provider,
-            "gen_ai.operation.name": operation,
-            "gen_ai.request.model": model,
-        },
-    )
+        return tracer.start_span(
+            f"{operation} {model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.provider.name": provider,
+                "gen_ai.operation.name": operation,
+                "gen_ai.request.model": model,
+            },
+        )
 
 
 def use_span(span: Span) -> Any:

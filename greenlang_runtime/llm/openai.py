@@ -110,7 +110,7 @@ def with_usage(options: Any, call: Call) -> Any:
 
 
 ROUTES = {
-    "/chat/completions": Route("chat", observe, chat_event, include_usage=True),
+    "/chat/completions": Route("chat", observe, chat_event, prepare_stream=with_usage),
     "/responses": Route("chat", observe, responses_event),
     "/embeddings": Route("embeddings", observe, lambda call, item: True),
 }

@@ -17,11 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from greenlang_runtime.config import LLM_PROVIDERS
 from greenlang_runtime.llm._usage import Usage
 
-__all__ = ["PROVIDERS", "Price", "PriceBook", "Rate", "warm_up"]
+__all__ = ["PROVIDERS", "Price", "PriceBook", "Rate", "price_fault", "warm_up"]
 
-PROVIDERS: Final = ("anthropic", "openai")
+PROVIDERS: Final = LLM_PROVIDERS
 # Resolved models kept at most; past this the cache starts again (a flood of
 # model names cannot grow memory without limit).
 _CACHE_LIMIT = 1024
@@ -185,6 +186,36 @@ class PriceBook:
                 if other is not None and other.id == info.id:
                     return _Dated((), price)
         return _dated_prices(info)
+
+
+def price_fault(
+    provider: object, model: object, rates: Mapping[str, object]
+) -> tuple[str, str] | None:
+    """The first field of a price that breaks its rule, and the rule; ``None`` when none does.
+
+    The one rule for prices set in code (``set_price``) and in a prices file.
+
+    Args:
+        provider: must be one of :data:`PROVIDERS`.
+        model: must be a non-empty model id.
+        rates: field name -> USD per million tokens (a non-negative number).
+    """
+    if provider not in PROVIDERS:
+        return "provider", f"must be one of {', '.join(PROVIDERS)}"
+    if not isinstance(model, str) or not model.strip():
+        return "model", "must be a non-empty model id"
+    for field_name, value in rates.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            return (
+                field_name,
+                f"must be a non-negative number of USD per million tokens, not {value!r}",
+            )
+    return None
 
 
 def warm_up() -> None:

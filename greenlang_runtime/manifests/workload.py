@@ -13,6 +13,7 @@ from greenlang_runtime.config import (
     DATABASE_URL_VARIABLE,
     GRACE_MARGIN_SECONDS,
     LIVE_PATH,
+    LLM_API_KEYS,
     METRICS_PATH,
     READY_PATH,
     REDIS_URL_VARIABLE,
@@ -49,8 +50,7 @@ SECRET_KEYS = {
     "postgres": (DATABASE_URL_VARIABLE, "database-url"),
     "redis": (REDIS_URL_VARIABLE, "redis-url"),
     "llm-ledger": (env_name("llm_ledger_url"), "llm-ledger-url"),
-    "anthropic": ("ANTHROPIC_API_KEY", "anthropic-api-key"),
-    "openai": ("OPENAI_API_KEY", "openai-api-key"),
+    **LLM_API_KEYS,
 }
 # The runtime knobs the ConfigMap sets, so the pod and the grace period agree.
 _CONFIGURED = (

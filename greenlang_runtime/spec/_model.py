@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from greenlang_runtime.config import LLM_PROVIDERS
 from greenlang_runtime.exceptions import SpecError
 
 __all__ = [
@@ -33,7 +34,6 @@ TABLE = "greenlang-runtime"
 # llm-ledger: the LLM usage ledger's PostgreSQL (GL_LLM_LEDGER_URL), which may be
 # another server than the agent's own database.
 DEPENDENCIES = ("postgres", "redis", "llm-ledger")
-LLM_PROVIDERS = ("anthropic", "openai")
 ROLLOUTS = ("rolling", "canary", "blue-green")
 SLA_TIERS = ("basic", "standard", "premium")
 NAMESPACE_SUFFIXES: Mapping[str, str] = {

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from greenlang_runtime._redact import remember
 from greenlang_runtime.config import Identity
@@ -23,6 +22,7 @@ from greenlang_runtime.tracing._config import (
     read_config,
     secrets,
 )
+from greenlang_runtime.tracing._provider import PROVIDER_VARIABLE, application_provider
 
 if TYPE_CHECKING:
     from greenlang_runtime.tracing._setup import Tracing
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Tracing", "TracingConfig", "make_tracing", "read_config", "secrets"]
 
 logger = logging.getLogger("greenlang_runtime")
-
-# Names a provider class the OpenTelemetry API loads when first asked for one.
-_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
 
 
 def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -> Tracing | None:
@@ -49,7 +46,7 @@ def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -
     remember(secrets(config))
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() in ("true", "1", "yes", "on"):
         return None
-    own = _application_provider(env)
+    own = application_provider(PROVIDER_VARIABLE in env)
     if own is not None:
         from greenlang_runtime.tracing._setup import Tracing
 
@@ -62,25 +59,3 @@ def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -
     provider = build_provider(config)
     install(provider)
     return Tracing(provider, owned=True)
-
-
-def _application_provider(env: Mapping[str, str]) -> Any:
-    """The tracer provider the application set up, or ``None``.
-
-    Reads the API's module state rather than calling ``get_tracer_provider()``,
-    which would install a proxy, and imports nothing when the application
-    has not imported OpenTelemetry.
-    """
-    api: Any = sys.modules.get("opentelemetry.trace")
-    if api is None and _PROVIDER_VARIABLE not in env:
-        return None
-    if api is None:
-        import opentelemetry.trace as api
-    provider = getattr(api, "_TRACER_PROVIDER", None)
-    if provider is None:
-        if _PROVIDER_VARIABLE not in env:
-            return None
-        provider = api.get_tracer_provider()
-    if isinstance(provider, api.NoOpTracerProvider | api.ProxyTracerProvider):
-        return None
-    return provider

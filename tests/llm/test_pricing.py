@@ -181,3 +181,26 @@ def test_set_price_rejects_bad_values_naming_model_and_field() -> None:
         accounting.set_price("openai", "my-model", input=1, output=2, cache_read=-1)
     with pytest.raises(ValueError, match="provider must be one of"):
         accounting.set_price("mistral", "m", input=1, output=2)
+
+
+# A YAML scalar for each rate that breaks the rule, and its repr in the message.
+BAD_RATES = [("-0.5", "-0.5"), ("true", "True"), (".inf", "inf"), ("'1'", "'1'")]
+
+
+@pytest.mark.parametrize(("yaml_value", "shown"), BAD_RATES)
+def test_set_price_and_the_prices_file_refuse_the_same_rates(
+    tmp_path: Path, yaml_value: str, shown: str
+) -> None:
+    """One rule: a rate the file refuses, set_price() refuses with the same words."""
+    rule = f"must be a non-negative number of USD per million tokens, not {shown}"
+    path = tmp_path / "prices.yaml"
+    entry = f"{{provider: openai, model: m, input: 1, output: 1, cache_write: {yaml_value}}}"
+    path.write_text(f"prices:\n  - {entry}\n")
+    with pytest.raises(ConfigError) as refused:
+        AgentRuntime(environ={"GL_LLM_PRICES_FILE": str(path)})
+    assert f"entry 1 (openai/m): field 'cache_write' {rule}" in str(refused.value)
+    accounting = LLMAccounting(AgentRuntime(environ={}).identity)
+    value = {"-0.5": -0.5, "true": True, ".inf": float("inf"), "'1'": "1"}[yaml_value]
+    with pytest.raises(ValueError, match=r"^set_price") as also_refused:
+        accounting.set_price("openai", "m", input=1, output=1, cache_write=value)  # type: ignore[arg-type]
+    assert str(also_refused.value) == f"set_price('openai', 'm'): cache_write {rule}"

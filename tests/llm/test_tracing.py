@@ -99,3 +99,37 @@ def test_without_a_tracer_provider_no_opentelemetry_call_is_made(
                 model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True
             )
         )
+
+
+def test_a_provider_named_in_the_runtimes_environ_traces_calls(
+    make_runtime: Any, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OTEL_PYTHON_TRACER_PROVIDER in AgentRuntime(environ=...), not os.environ: spans too."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    monkeypatch.delenv("OTEL_PYTHON_TRACER_PROVIDER", raising=False)
+    # What the API does for a named provider: load it when first asked for one.
+    monkeypatch.setattr(trace_api, "_TRACER_PROVIDER", None)
+    monkeypatch.setattr(trace_api, "get_tracer_provider", lambda: provider)
+    runtime = make_runtime(environ={"OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider"})
+    with runtime.instrument(anthropic.Anthropic(base_url=fake.url, api_key="t")) as sdk:
+        sdk.messages.create(model="claude-sonnet-4-5", **ASK)
+    provider.shutdown()
+    assert [span.name for span in own_spans(memory)] == ["chat claude-sonnet-4-5"]
+
+
+def test_a_provider_named_only_in_os_environ_is_not_the_runtimes(
+    make_runtime: Any, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runtime whose environ names no provider never asks the API for one on a call."""
+    monkeypatch.setenv("OTEL_PYTHON_TRACER_PROVIDER", "sdk_tracer_provider")
+    monkeypatch.setattr(trace_api, "_TRACER_PROVIDER", None)
+
+    def forbidden() -> None:
+        raise AssertionError("the OpenTelemetry API was asked for a provider")
+
+    monkeypatch.setattr(trace_api, "get_tracer_provider", forbidden)
+    runtime = make_runtime(environ={})
+    with runtime.instrument(anthropic.Anthropic(base_url=fake.url, api_key="t")) as sdk:
+        sdk.messages.create(model="claude-sonnet-4-5", **ASK)
