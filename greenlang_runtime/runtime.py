@@ -328,9 +328,7 @@ class AgentRuntime:
 
         Idempotent; copies made from ``client`` from now on are plain.
         """
-        from greenlang_runtime.llm._instrument import uninstrument
-
-        return uninstrument(client)
+        return self.llm.uninstrument(client)
 
     async def wait_started(self) -> None:
         """Return once the ``on_startup`` hooks have finished (or one has failed)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from greenlang_runtime.tracing._provider import PROVIDER_VARIABLE, application_provider
+from greenlang_runtime.tracing import PROVIDER_VARIABLE, application_provider
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer

@@ -27,7 +27,15 @@ from greenlang_runtime.tracing._provider import PROVIDER_VARIABLE, application_p
 if TYPE_CHECKING:
     from greenlang_runtime.tracing._setup import Tracing
 
-__all__ = ["Tracing", "TracingConfig", "make_tracing", "read_config", "secrets"]
+__all__ = [
+    "PROVIDER_VARIABLE",
+    "Tracing",
+    "TracingConfig",
+    "application_provider",
+    "make_tracing",
+    "read_config",
+    "secrets",
+]
 
 logger = logging.getLogger("greenlang_runtime")
 
