@@ -37,8 +37,12 @@ class ServedAgent:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
-    def wait_until(self, path: str, status: int = 200, timeout: float = 20.0) -> None:
-        """Poll ``path`` until it answers ``status`` (a bound on a hang, not a timing)."""
+    def wait_until(self, path: str, status: int = 200, timeout: float = 60.0) -> None:
+        """Poll ``path`` until it answers ``status`` (a bound on a hang, not a timing).
+
+        An agent that imports both LLM clients takes seconds to start on a
+        busy 2-core machine; the bound only has to catch one that never does.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
