@@ -37,6 +37,8 @@ _MARK = "_greenlang_runtime_llm"
 # What instrument() sets on the client object, and uninstrument() takes away.
 _REPLACED = ("request", "copy", "with_options")
 # Entered around an untraced call: one shared object, nothing made per call.
+# The span is made current while the request is sent, so that the client's own
+# spans nest in it and the request carries its trace context.
 _NO_SPAN: AbstractContextManager[Any] = nullcontext()
 
 
@@ -131,14 +133,6 @@ class _Wrapper:
             options = route.prepare_stream(options, call)
         return call, options
 
-    def scope(self, call: Call) -> AbstractContextManager[Any]:
-        """The call's span made current while it is sent (the client's own spans nest in it)."""
-        return _NO_SPAN if call.span is None else use_span(call.span)
-
-    def traced(self, call: Call, options: Any) -> Any:
-        """``options`` with the trace context of the call's span (entered with :meth:`scope`)."""
-        return options if call.span is None else with_trace_context(self.ref(), options)
-
     def request(
         self, cast_to: Any, options: Any, *, stream: bool = False, stream_cls: Any = None
     ) -> Any:
@@ -155,11 +149,13 @@ class _Wrapper:
             )
         call, options = self.begin(route, model, options, stream, hold)
         try:
-            with self.scope(call):
+            span = call.span
+            # Untraced: one shared no-op context, no method call (the usual case).
+            with _NO_SPAN if span is None else use_span(span):
                 result = self.cls_request(
                     self.ref(),
                     cast_to,
-                    self.traced(call, options),
+                    options if span is None else with_trace_context(self.ref(), options),
                     stream=stream,
                     stream_cls=stream_cls,
                 )
@@ -185,11 +181,12 @@ class _Wrapper:
             )
         call, options = self.begin(route, model, options, stream, hold)
         try:
-            with self.scope(call):
+            span = call.span
+            with _NO_SPAN if span is None else use_span(span):
                 result = await self.cls_request(
                     self.ref(),
                     cast_to,
-                    self.traced(call, options),
+                    options if span is None else with_trace_context(self.ref(), options),
                     stream=stream,
                     stream_cls=stream_cls,
                 )
