@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from prometheus_client import CollectorRegistry
 
 from greenlang_runtime._types import ASGIApp
-from greenlang_runtime.capabilities._capability import CallObserver, Capability, describe
+from greenlang_runtime.capabilities import CallObserver, Capability, describe
 from greenlang_runtime.checks import (
     CheckRunner,
     DependencyMetrics,
@@ -21,19 +21,24 @@ from greenlang_runtime.checks import (
 )
 from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
 from greenlang_runtime.exceptions import CapabilityError, ConfigError
-from greenlang_runtime.llm._collector import LLMMetrics
+from greenlang_runtime.llm import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
-from greenlang_runtime.serving._lifespan import Hook, Service, StartupShutdown
-from greenlang_runtime.serving._metrics_app import DefaultRegistryCollector, make_metrics_app
-from greenlang_runtime.serving._tasks import TaskTracker
-from greenlang_runtime.serving._watchdog import LoopWatchdog
+from greenlang_runtime.serving import (
+    DefaultRegistryCollector,
+    Hook,
+    LoopWatchdog,
+    Service,
+    StartupShutdown,
+    TaskTracker,
+    make_metrics_app,
+)
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.lifecycle import Lifecycle
 from greenlang_runtime.tracing import make_tracing
 
 if TYPE_CHECKING:
-    from greenlang_runtime.ledger._ledger import Ledger
-    from greenlang_runtime.llm._accounting import LLMAccounting
+    from greenlang_runtime.ledger import Ledger
+    from greenlang_runtime.llm import LLMAccounting
     from greenlang_runtime.tracing import Tracing
 
 __all__ = ["AgentRuntime"]
@@ -292,7 +297,7 @@ class AgentRuntime:
     def llm(self) -> LLMAccounting:
         """LLM token and cost accounting: ``runtime.llm.set_price(...)`` overrides a price."""
         if self._llm is None:
-            from greenlang_runtime.llm._accounting import LLMAccounting
+            from greenlang_runtime.llm import LLMAccounting
 
             budget = None
             if self.settings.llm_budget_usd is not None:
@@ -382,7 +387,7 @@ def _ledger(identity: Identity, settings: Settings, registry: CollectorRegistry)
     """The LLM usage ledger, when ``GL_LLM_LEDGER_URL`` asks for one (docs/llm.md)."""
     if settings.llm_ledger_url is None:
         return None
-    from greenlang_runtime.ledger._ledger import Ledger
+    from greenlang_runtime.ledger import Ledger
 
     return Ledger.from_settings(identity, settings, registry)
 

@@ -8,6 +8,7 @@ from greenlang_runtime.capabilities._capability import (
     Capability,
     Outcome,
     ResultNotJson,
+    describe,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "Capability",
     "Outcome",
     "ResultNotJson",
+    "describe",
 ]

@@ -15,9 +15,24 @@ modules, from the call's end to the database:
 - ``usage``: ``greenlang-runtime usage``, the totals the database computes.
 
 Nothing here is imported unless ``GL_LLM_LEDGER_URL`` is set or the
-``usage`` command runs; asyncpg only once the writer connects.
+``usage`` command runs (``Ledger`` is loaded when first used); asyncpg only
+once the writer connects.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenlang_runtime.ledger._ledger import Ledger
+
+__all__ = ["Ledger"]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "Ledger":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = import_module("greenlang_runtime.ledger._ledger").Ledger
+    globals()[name] = value
+    return value

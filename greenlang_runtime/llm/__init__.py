@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from greenlang_runtime.llm._accounting import LLMAccounting
+    from greenlang_runtime.llm._collector import LLMMetrics
     from greenlang_runtime.llm._usage import Usage
     from greenlang_runtime.llm.pricing import Price
 
-__all__ = ["LLMAccounting", "Price", "Usage"]
+__all__ = ["LLMAccounting", "LLMMetrics", "Price", "Usage"]
 
 _HOMES = {
     "LLMAccounting": "greenlang_runtime.llm._accounting",
+    "LLMMetrics": "greenlang_runtime.llm._collector",
     "Price": "greenlang_runtime.llm.pricing",
     "Usage": "greenlang_runtime.llm._usage",
 }

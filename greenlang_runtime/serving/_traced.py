@@ -13,7 +13,7 @@ from greenlang_runtime._types import ASGIApp, Receive, Scope, Send
 from greenlang_runtime.serving._http import watch_status
 
 if TYPE_CHECKING:
-    from greenlang_runtime.tracing._spans import ServerSpans
+    from greenlang_runtime.tracing import ServerSpans
 
 __all__ = ["traced"]
 

@@ -36,7 +36,7 @@ from greenlang_runtime.serving._traced import traced
 from greenlang_runtime.serving.lifecycle import Lifecycle, ProbeResult
 
 if TYPE_CHECKING:
-    from greenlang_runtime.tracing._spans import ServerSpans
+    from greenlang_runtime.tracing import ServerSpans
 
 __all__ = ["RuntimeApp"]
 

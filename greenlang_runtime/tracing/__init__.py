@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from greenlang_runtime._redact import remember
 from greenlang_runtime.config import Identity
@@ -26,9 +27,11 @@ from greenlang_runtime.tracing._provider import PROVIDER_VARIABLE, application_p
 
 if TYPE_CHECKING:
     from greenlang_runtime.tracing._setup import Tracing
+    from greenlang_runtime.tracing._spans import ServerSpans
 
 __all__ = [
     "PROVIDER_VARIABLE",
+    "ServerSpans",
     "Tracing",
     "TracingConfig",
     "application_provider",
@@ -38,6 +41,20 @@ __all__ = [
 ]
 
 logger = logging.getLogger("greenlang_runtime")
+# Loaded when first used: both need the OpenTelemetry API, which tracing off never loads.
+_HOMES = {
+    "ServerSpans": "greenlang_runtime.tracing._spans",
+    "Tracing": "greenlang_runtime.tracing._setup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
 
 
 def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -> Tracing | None:
