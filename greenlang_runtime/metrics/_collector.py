@@ -66,8 +66,10 @@ class CallStats:
 
     __slots__ = (
         "_latency",
+        "_lock",
         "_metrics",
         "_sampled_trace_id",
+        "_unmark",
         "begin",
         "buckets",
         "client_errors",
@@ -82,9 +84,18 @@ class CallStats:
         self._metrics = metrics
         self._latency = metrics.latency.add
         self._sampled_trace_id = metrics.sampled_trace_id
-        # A call starts: counted in flight; returns its start time for end().
-        # The collector's own begin, bound once.
-        self.begin: Callable[[], float] = metrics.begin
+        self._lock = metrics.lock
+        mark, self._unmark = metrics.inflight_marks.append, metrics.inflight_marks.pop
+        clock = time.perf_counter
+
+        def begin() -> float:
+            """A call starts: counted in flight; returns its start time for :meth:`end`."""
+            mark(None)
+            return clock()
+
+        # A closure over locals: every call runs it, and it reads them faster
+        # than a method reads attributes.
+        self.begin: Callable[[], float] = begin
         self.name = name
         self.successes = 0
         self.errors = 0
@@ -113,10 +124,9 @@ class CallStats:
         """
         now = time.perf_counter()
         seconds = now - started
-        metrics = self._metrics
-        metrics.inflight_marks.pop()
+        self._unmark()
         # acquire/release rather than `with`: a third cheaper, on every call.
-        lock = metrics.lock
+        lock = self._lock
         lock.acquire()
         try:
             self.buckets[bisect_left(names.REQUEST_DURATION_BUCKETS, seconds)] += 1
@@ -125,7 +135,7 @@ class CallStats:
             if failed:
                 self.errors += 1
                 if error_type is not None:
-                    metrics.count_error(error_type)
+                    self._metrics.count_error(error_type)
             elif client_error:
                 self.client_errors += 1
             else:
