@@ -52,6 +52,9 @@ class CallSpans:
 
     def start(self, provider: str, operation: str, model: str) -> Span | None:
         """Start the span of a call (a child of the current span), or ``None`` without tracing."""
+        # On every call: without tracing, one function call that finds nothing.
+        if application_provider(self._named) is None:
+            return None
         tracer = self._tracer()
         if tracer is None:
             return None
