@@ -69,6 +69,24 @@ def to_int(name: str, raw: str) -> int:
     raise ConfigError(name, raw, "it must be a whole number")
 
 
+def to_workers(name: str, raw: str) -> int | str:
+    """A number of worker processes, or ``auto`` (one per CPU the container may use)."""
+    text = raw.strip()
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        return to_int(name, raw)
+    except ConfigError:
+        raise ConfigError(name, raw, "it must be a whole number of at least 1, or auto") from None
+
+
+def check_workers(name: str, value: object, shown: object) -> None:
+    if value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, shown, "it must be a whole number of at least 1, or auto")
+
+
 def to_seconds(name: str, raw: str) -> float:
     text = raw.strip()
     if _DECIMAL.fullmatch(text):

@@ -197,6 +197,8 @@ class Settings:
             while the budget's Redis is unreachable.
         llm_budget_reservation_seconds: how long the reservation of a call
             whose replica died outlives it.
+        workers: worker processes sharing the HTTP port (``GL_WORKERS``);
+            ``auto``: one per CPU the container may use (docs/workers.md).
     """
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a pod must listen on its own IP
@@ -230,6 +232,7 @@ class Settings:
     llm_budget_redis_url: SecretUrl | None = None
     llm_budget_on_error: str = "allow"
     llm_budget_reservation_seconds: float = 600.0
+    workers: int | str = 1
 
     def __post_init__(self) -> None:
         for name in SECRET_URLS:
@@ -350,4 +353,5 @@ _SETTINGS: dict[str, tuple[Callable[[str, str], object], Callable[[str, object, 
     "llm_budget_redis_url": (rules.to_url, rules.url_checker(("redis", "rediss", "unix"))),
     "llm_budget_on_error": (rules.to_lower, rules.choice_checker(("allow", "deny"))),
     "llm_budget_reservation_seconds": (rules.to_seconds, rules.check_positive_seconds),
+    "workers": (rules.to_workers, rules.check_workers),
 }

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from greenlang_runtime.checks import CheckRunner
+from greenlang_runtime.checks._runner import Report
 from greenlang_runtime.serving._watchdog import LoopWatchdog
 
-__all__ = ["Lifecycle", "Phase", "ProbeResult"]
+__all__ = ["Lifecycle", "Peers", "Phase", "ProbeResult"]
 
 ProbeResult = tuple[int, dict[str, Any]]
+
+
+class Peers(Protocol):
+    """In a worker of ``GL_WORKERS``: the supervisor's view, which the probes answer from."""
+
+    def report(self) -> Report:
+        """Readiness as the supervisor sees it: its checks, every worker started, not draining."""
+
+    def failing(self) -> str | None:
+        """Why liveness fails for the whole pod (a stalled or crash-looping worker), if it does."""
 
 
 class Phase(enum.Enum):
@@ -46,6 +57,8 @@ class Lifecycle:
         # Event-loop time by which in-flight work must finish, once known.
         self.drain_deadline: float | None = None
         self._on_startup_failure: list[Callable[[], None]] = []
+        # Set in a worker of GL_WORKERS: readiness and liveness also answer for the others.
+        self.peers: Peers | None = None
 
     @property
     def phase(self) -> Phase:
@@ -110,7 +123,19 @@ class Lifecycle:
                 f"the event loop was stalled for {lag:.1f} s "
                 f"(threshold GL_LOOP_STALL_SECONDS={self.watchdog.threshold:g})"
             )
-        body = {"status": "ok" if up else "unavailable", "checks": {"event_loop": check}}
+        checks = {"event_loop": check}
+        if self.peers is not None:
+            failing = self.peers.failing()
+            checks["workers"] = (
+                {"status": "up"}
+                if failing is None
+                else {
+                    "status": "down",
+                    "error": failing,
+                }
+            )
+            up = up and failing is None
+        body = {"status": "ok" if up else "unavailable", "checks": checks}
         return (200 if up else 503), body
 
     def startup(self) -> ProbeResult:
@@ -127,7 +152,7 @@ class Lifecycle:
 
     def ready(self) -> ProbeResult:
         """Readiness: started, not draining, and every critical dependency up."""
-        checks_ready, status, checks = self.checks.report()
+        checks_ready, status, checks = (self.peers or self.checks).report()
         if self._phase is Phase.SERVING and checks_ready:
             return 200, {"status": status, "checks": checks}
         body: dict[str, Any] = {"status": "unavailable", "checks": checks}

@@ -31,7 +31,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -43,6 +43,7 @@ from greenlang_runtime.logs import configure_logging, log_secrets
 from greenlang_runtime.serving._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.lifecycle import Phase
+from greenlang_runtime.serving.workers._worker import WORKER_VARIABLE
 
 __all__ = ["run", "serve"]
 
@@ -222,8 +223,17 @@ def _config(app: Any, settings: Settings, port: int, **options: Any) -> uvicorn.
     )
 
 
-async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> int:
-    """Serve ``app`` and ``metrics_app`` until a signal; return the exit status."""
+async def serve(
+    app: RuntimeApp,
+    metrics_app: ASGIApp | None,
+    settings: Settings,
+    sockets: list[socket.socket] | None = None,
+) -> int:
+    """Serve ``app`` and ``metrics_app`` until a signal; return the exit status.
+
+    A worker of ``GL_WORKERS`` passes the HTTP listening socket it inherited
+    in ``sockets``, and no ``metrics_app`` (the supervisor serves the metrics).
+    """
     loop = asyncio.get_running_loop()
     http = _Server(
         _config(
@@ -235,22 +245,25 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
         ),
         "the agent's HTTP API",
     )
-    metrics = _Server(
-        _config(metrics_app, settings, settings.metrics_port, lifespan="off"),
-        "Prometheus metrics",
-        METRICS_PATH,
-    )
+    metrics = None
+    if metrics_app is not None:
+        metrics = _Server(
+            _config(metrics_app, settings, settings.metrics_port, lifespan="off"),
+            "Prometheus metrics",
+            METRICS_PATH,
+        )
     shutdown = _Shutdown(app, http, settings, loop)
     forget = app.lifecycle.when_startup_fails(shutdown.on_startup_failure)
     restore = _own_signals(loop, shutdown.on_signal)
-    metrics_task = loop.create_task(_exit_status_of(metrics.serve()))
+    metrics_task = None if metrics is None else loop.create_task(_exit_status_of(metrics.serve()))
     try:
-        # uvicorn offers no event for "listening"; poll its flag.
-        while not metrics.started and not metrics_task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        if metrics_task.done():
-            return metrics_task.result()
-        status = await _exit_status_of(http.serve())
+        if metrics is not None and metrics_task is not None:
+            # uvicorn offers no event for "listening"; poll its flag.
+            while not metrics.started and not metrics_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            if metrics_task.done():
+                return metrics_task.result()
+        status = await _exit_status_of(http.serve(sockets))
         shutdown.log_summary()
         if status != 0:
             return status
@@ -258,9 +271,10 @@ async def serve(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings) -> in
     finally:
         if shutdown.task is not None:
             shutdown.task.cancel()
-        metrics.should_exit = True
-        with contextlib.suppress(BaseException):
-            await metrics_task
+        if metrics is not None and metrics_task is not None:
+            metrics.should_exit = True
+            with contextlib.suppress(BaseException):
+                await metrics_task
         restore()
         forget()
 
@@ -307,10 +321,41 @@ def run(
     settings = _with_options(settings, host, port, metrics_port)
     _check_resolves(settings.http_host, "GL_HTTP_HOST" if host is None else "--host")
     configure_logging(settings, app.metrics.identity, log_secrets(settings))
+    serving: Coroutine[Any, Any, int]
+    if WORKER_VARIABLE in os.environ or settings.workers != 1:
+        # GL_WORKERS: this process is a worker, or the supervisor of several.
+        from greenlang_runtime.serving.workers import serve_worker, supervise, worker_seat
+
+        seat = worker_seat()
+        count = _worker_count(settings.workers)
+        if seat is not None:
+            serving = serve_worker(app, metrics_app, settings, seat)
+        elif count > 1:
+            serving = supervise(app, metrics_app, settings, count)
+        else:
+            serving = serve(app, metrics_app, settings)
+    else:
+        serving = serve(app, metrics_app, settings)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        status = runner.run(serve(app, metrics_app, settings))
+        status = runner.run(serving)
     _leave_abandoned_threads(status)
     return status
+
+
+def _worker_count(workers: int | str) -> int:
+    """``GL_WORKERS`` as a number: ``auto`` is the CPUs the container may use."""
+    if workers != "auto":
+        return int(workers)
+    from greenlang_runtime._cpu_limit import auto_workers, cgroup_cpu_limit
+
+    count = auto_workers()
+    logger.info(
+        "GL_WORKERS=auto: %d worker(s) (CPU limit %s, %d CPU(s) runnable)",
+        count,
+        cgroup_cpu_limit() or "none",
+        len(os.sched_getaffinity(0)),
+    )
+    return count
 
 
 def _with_options(
