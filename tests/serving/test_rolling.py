@@ -33,8 +33,12 @@ AGENT = """
 """
 
 
-def test_rolling_restart_fails_no_request(tmp_path: Path) -> None:
-    """Both replicas replaced under load: every request 200, every follow-up task finished."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_rolling_restart_fails_no_request(tmp_path: Path, workers: str) -> None:
+    """Both replicas replaced under load: every request 200, every follow-up task finished.
+
+    With GL_WORKERS=2 each replica is a supervisor whose two workers drain together.
+    """
     (tmp_path / "rolling_agent.py").write_text(textwrap.dedent(AGENT))
 
     def start() -> Replica:
@@ -47,6 +51,7 @@ def test_rolling_restart_fails_no_request(tmp_path: Path) -> None:
                 # Longer than the poll period plus propagation (0.5 s in all).
                 "GL_PRESTOP_DELAY_SECONDS": "1.5",
                 "GL_DRAIN_TIMEOUT_SECONDS": "10",
+                "GL_WORKERS": workers,
             }
         )
         command = [sys.executable, "-m", "greenlang_runtime", "run", "rolling_agent:runtime"]

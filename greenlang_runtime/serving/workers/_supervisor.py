@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -58,7 +58,7 @@ class _Worker:
     """One worker process and what the supervisor last heard from it."""
 
     index: int
-    process: subprocess.Popen[bytes]
+    process: asyncio.subprocess.Process
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     exposition: Exposition = field(default_factory=Exposition)
@@ -156,8 +156,9 @@ class Supervisor:
         seat = WorkerSeat(index, self.listener.fileno(), theirs.fileno())
         env = {**os.environ, WORKER_VARIABLE: seat.encode()}
         # This very program, as it was started.
-        process = subprocess.Popen(
-            [sys.executable, *sys.orig_argv[1:]],
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *sys.orig_argv[1:],
             env=env,
             pass_fds=(seat.listen_fd, seat.channel_fd),
             # Signals go to the supervisor alone, which passes each on once.
@@ -189,7 +190,7 @@ class Supervisor:
         while True:
             await self.refresh(wait=POLL_SECONDS)
             for worker in list(self.workers.values()):
-                status = worker.process.poll()
+                status = worker.process.returncode
                 if status is not None:
                     await self._retire(worker, status)
             if self.draining and not self.workers:
@@ -200,7 +201,7 @@ class Supervisor:
             ):
                 for worker in self.workers.values():
                     logger.error("worker %d did not exit in the grace period: killed", worker.index)
-                    worker.process.kill()
+                    _signal(worker, signal.SIGKILL)
                 self.exit_code = 1
             await asyncio.sleep(POLL_SECONDS)
 
@@ -267,8 +268,9 @@ class Supervisor:
 
 
 def _signal(worker: _Worker, signum: int) -> None:
-    if worker.process.poll() is None:
-        worker.process.send_signal(signum)
+    if worker.process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.send_signal(signum)
 
 
 async def supervise(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings, count: int) -> int:
@@ -314,7 +316,7 @@ async def supervise(app: RuntimeApp, metrics_app: ASGIApp, settings: Settings, c
     finally:
         restore()
         for worker in supervisor.workers.values():
-            worker.process.kill()
+            _signal(worker, signal.SIGKILL)
         metrics.should_exit = True
         await asyncio.gather(metrics_task, return_exceptions=True)
         await checks.stop()

@@ -38,6 +38,8 @@ logger = logging.getLogger("greenlang_runtime")
 
 # Not GL_*: it is no setting, and the unknown-variable warning must not name it.
 WORKER_VARIABLE = "GREENLANG_RUNTIME_WORKER"
+# Longer than the supervisor's poll interval (0.5 s) plus a loaded machine's delay.
+_LAST_ANSWER_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,20 @@ async def serve_worker(
     # The dependency checks run once, in the supervisor.
     app.lifespan.services = [s for s in app.lifespan.services if s is not app.lifecycle.checks]
     reader, writer = await asyncio.open_unix_connection(sock=channel)
+    served = asyncio.Event()
     answering = asyncio.get_running_loop().create_task(
-        _answer(reader, writer, app, metrics_app, peers)
+        _answer(reader, writer, app, metrics_app, peers, served)
     )
     try:
         return await serve(app, None, settings, sockets=[listener])
     finally:
-        answering.cancel()
+        # Answer the supervisor once more, after the last call has ended, so
+        # that the counts it keeps of this worker are complete.
+        served.set()
+        try:
+            await asyncio.wait_for(answering, _LAST_ANSWER_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
         writer.close()
 
 
@@ -115,8 +124,12 @@ async def _answer(
     app: RuntimeApp,
     metrics_app: ASGIApp,
     peers: SupervisorView,
+    served: asyncio.Event,
 ) -> None:
-    """Take each view the supervisor sends; answer it with a snapshot of the metrics."""
+    """Take each view the supervisor sends; answer it with a snapshot of the metrics.
+
+    Ends after the first answer given once ``served`` is set.
+    """
     while True:
         try:
             view = await receive(reader)
@@ -126,7 +139,10 @@ async def _answer(
                 os.kill(os.getpid(), signal.SIGTERM)
             return
         peers.view = view
+        last = served.is_set()
         await send(writer, await snapshot(app, metrics_app))
+        if last:
+            return
 
 
 async def snapshot(app: RuntimeApp, metrics_app: ASGIApp) -> Snapshot:
