@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -197,7 +198,7 @@ def test_a_killed_worker_is_replaced_and_no_counter_goes_down(
         for thread in [*clients, watcher]:
             thread.join()
     final = successes(scrape(agent))
-    assert all(a <= b for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(a <= b for a, b in itertools.pairwise(seen)), seen
     # Each client had at most one call at the killed worker.
     assert len(failed) <= 4, failed
     # The counts lost with the worker are at most those of its last poll

@@ -18,6 +18,7 @@ except that:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -111,10 +112,8 @@ async def serve_worker(
         # Answer the supervisor once more, after the last call has ended, so
         # that the counts it keeps of this worker are complete.
         served.set()
-        try:
+        with contextlib.suppress(TimeoutError, ConnectionError):
             await asyncio.wait_for(answering, _LAST_ANSWER_SECONDS)
-        except (TimeoutError, asyncio.CancelledError):
-            pass
         writer.close()
 
 
