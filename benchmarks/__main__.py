@@ -29,6 +29,7 @@ from benchmarks import (
     package,
     readiness,
     tracing,
+    workers,
 )
 from benchmarks._common import ROOT, Section, progress, table
 
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {
     "masking": masking.run,
     "budget": budget.run,
     "package": package.run,
+    "workers": workers.run,
 }
 _LIBRARIES = (
     "starlette",

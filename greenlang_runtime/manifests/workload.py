@@ -86,6 +86,9 @@ def runtime_settings(env: EnvironmentSpec) -> dict[str, str]:
         settings[env_name("llm_budget_usd")] = _plain(budget.usd)
         settings[env_name("llm_budget_period")] = budget.period
         settings[env_name("llm_budget_scope")] = budget.scope
+    if env.agent.workers != 1:
+        # Worker processes in each pod; the HPA's CPU target is still per pod (the cgroup).
+        settings[env_name("workers")] = str(env.agent.workers)
     return settings
 
 

@@ -116,6 +116,7 @@ class AgentSpec:
     argocd: ArgoCD | None = None
     costs: Costs = field(default_factory=Costs)
     llm_budget: LLMBudget | None = None
+    workers: int | str = 1
     resources: Resources = field(default_factory=Resources)
     scaling: Scaling = field(default_factory=Scaling)
     environments: Mapping[str, Mapping[str, object]] = field(default_factory=dict)

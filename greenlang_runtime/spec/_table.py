@@ -54,11 +54,13 @@ _KEYS = (
     "argocd",
     "costs",
     "llm-budget",
+    "workers",
     "resources",
     "scaling",
     "environments",
 )
 _MAX_REPLICAS = 1000
+_MAX_WORKERS = 64
 _MAX_PORT = 65535
 _IMAGE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -107,6 +109,7 @@ def parse_table(table: Mapping[str, object], *, name: str, version: str) -> dict
         "argocd": _argocd(table["argocd"]) if "argocd" in table else None,
         "costs": _costs(table.get("costs", {})),
         "llm_budget": _llm_budget(table),
+        "workers": _workers(table.get("workers", 1)),
         "resources": _resources("resources", resources, _spec.Resources()),
         "scaling": _scaling("scaling", scaling, _spec.Scaling()),
         "environments": overrides,
@@ -283,6 +286,17 @@ def _costs(value: object) -> _spec.Costs:
         for key in _COST_KEYS
     }
     return _spec.Costs(**prices)
+
+
+def _workers(value: object) -> int | str:
+    """``workers``: a whole number of worker processes from 1 to 64, or ``auto``."""
+    if value == "auto" or (
+        isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_WORKERS
+    ):
+        return value
+    raise SpecError(
+        "workers", value, f'it must be a whole number from 1 to {_MAX_WORKERS}, or "auto"'
+    )
 
 
 def _llm_budget(table: Mapping[str, object]) -> _spec.LLMBudget | None:

@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from greenlang_runtime._types import ASGIApp
 from greenlang_runtime.config import METRICS_PATH, Settings
@@ -61,7 +61,8 @@ class _Worker:
     process: asyncio.subprocess.Process
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    exposition: Exposition = field(default_factory=Exposition)
+    text: str = ""
+    parsed: Exposition | None = None
     sketch: SketchState | None = None
     phase: str = "starting"
     answered_at: float | None = None
@@ -76,10 +77,18 @@ class _Worker:
         except (asyncio.IncompleteReadError, ConnectionError):
             self.gone = True
             return
-        self.exposition = parse_exposition(snapshot.exposition)
+        # Parsed only when needed (a scrape, an exit): most polls are never read.
+        self.text, self.parsed = snapshot.exposition, None
         self.sketch = snapshot.sketch
         self.phase = snapshot.phase
         self.answered_at = time.monotonic()
+
+    @property
+    def exposition(self) -> Exposition:
+        """The worker's last metrics, parsed."""
+        if self.parsed is None:
+            self.parsed = parse_exposition(self.text)
+        return self.parsed
 
     async def refresh(self, view: View, wait: float) -> None:
         """Ask for a snapshot (unless one is on its way) and wait up to ``wait`` for it."""
@@ -174,11 +183,15 @@ class Supervisor:
             extra={"worker": index, "pid": process.pid},
         )
 
-    async def refresh(self, wait: float = SCRAPE_WAIT_SECONDS) -> None:
-        """Ask every worker for its metrics (and tell it the view); read this process's own."""
+    async def refresh(self) -> None:
+        """For a scrape: every worker's metrics now, and this process's own."""
+        await self.poll(SCRAPE_WAIT_SECONDS)
+        self.own = parse_exposition(await scrape(self.metrics_app))
+
+    async def poll(self, wait: float) -> None:
+        """Tell every worker the view; take its metrics, waiting up to ``wait`` for each."""
         view = self.view()
         await asyncio.gather(*(w.refresh(view, wait) for w in list(self.workers.values())))
-        self.own = parse_exposition(await scrape(self.metrics_app))
 
     def _worker_metrics(self) -> list[tuple[Exposition, SketchState | None]]:
         workers = [(w.exposition, w.sketch) for w in self.workers.values()]
@@ -188,7 +201,7 @@ class Supervisor:
     async def watch(self) -> None:
         """Poll the workers; retire and replace those that exit; end when all have drained."""
         while True:
-            await self.refresh(wait=POLL_SECONDS)
+            await self.poll(POLL_SECONDS)
             for worker in list(self.workers.values()):
                 status = worker.process.returncode
                 if status is not None:
