@@ -57,8 +57,10 @@ def cgroup_cpu_limit(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) 
 
 
 def runnable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask), at least 1."""
-    return max(len(os.sched_getaffinity(0)), 1)
+    """The CPUs this process may run on (its affinity mask; the CPU count without one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
 
 def auto_workers(

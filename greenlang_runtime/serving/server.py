@@ -346,14 +346,14 @@ def _worker_count(workers: int | str) -> int:
     """``GL_WORKERS`` as a number: ``auto`` is the CPUs the container may use."""
     if workers != "auto":
         return int(workers)
-    from greenlang_runtime._cpu_limit import auto_workers, cgroup_cpu_limit
+    from greenlang_runtime._cpu_limit import auto_workers, cgroup_cpu_limit, runnable_cpus
 
     count = auto_workers()
     logger.info(
         "GL_WORKERS=auto: %d worker(s) (CPU limit %s, %d CPU(s) runnable)",
         count,
         cgroup_cpu_limit() or "none",
-        len(os.sched_getaffinity(0)),
+        runnable_cpus(),
     )
     return count
 

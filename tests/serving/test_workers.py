@@ -251,3 +251,59 @@ def test_a_drained_workers_last_calls_stay_counted(serve_agent: Callable[..., Se
         assert long_call.result()[0] > 0
     status, err = agent.exited()
     assert status == 0, err
+
+
+STALLING = """
+    import os, time
+    from greenlang_runtime import AgentRuntime
+
+    runtime = AgentRuntime()
+
+    @runtime.capability
+    async def stall(payload):
+        time.sleep(payload["seconds"])  # blocks this worker's event loop
+        return {"pid": os.getpid()}
+
+    @runtime.capability
+    async def crash(payload):
+        os._exit(1)
+"""
+
+
+def live(agent: ServedAgent) -> tuple[int, str]:
+    response = httpx2.get(agent.url + "/health/live", timeout=5)
+    return response.status_code, response.text
+
+
+def test_a_stalled_worker_fails_liveness_for_the_pod(
+    serve_agent: Callable[..., ServedAgent],
+) -> None:
+    """One worker's loop blocked past GL_LOOP_STALL_SECONDS: the other answers liveness 503."""
+    agent = serve_agent(STALLING, {**WORKERS, "GL_LOOP_STALL_SECONDS": "1"})
+    agent.wait_until("/health/ready")
+    assert live(agent)[0] == 200
+    with ThreadPoolExecutor(1) as pool:
+        stalled = pool.submit(
+            httpx2.post, agent.url + "/v1/capabilities/stall", json={"seconds": 6}, timeout=30
+        )
+        wait_for(lambda: live(agent)[0] == 503, timeout=5)
+        assert "has not answered for" in live(agent)[1]
+        assert stalled.result().status_code == 200
+    wait_for(lambda: live(agent)[0] == 200, timeout=10)
+    status, err = agent.stop()
+    assert status == 0, err
+
+
+def test_workers_that_keep_crashing_fail_liveness(serve_agent: Callable[..., ServedAgent]) -> None:
+    """5 worker exits within a minute: liveness 503 naming them, so the kubelet restarts the pod."""
+    agent = serve_agent(STALLING, WORKERS)
+    agent.wait_until("/health/ready")
+    for _ in range(5):
+        with pytest.raises(httpx2.TransportError):
+            httpx2.post(agent.url + "/v1/capabilities/crash", json={}, timeout=10)
+        agent.wait_until("/health/ready", timeout=30)  # replaced
+    wait_for(lambda: live(agent)[0] == 503, timeout=5)
+    assert "5 workers exited in the last 60 s" in live(agent)[1]
+    status, err = agent.stop()
+    assert status == 0, err
+    assert err.count("exited with 1") == 5
