@@ -6,8 +6,7 @@ import enum
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from greenlang_runtime.checks import CheckRunner
-from greenlang_runtime.checks._runner import Report
+from greenlang_runtime.checks import CheckRunner, Report
 from greenlang_runtime.serving._watchdog import LoopWatchdog
 
 __all__ = ["Lifecycle", "Peers", "Phase", "ProbeResult"]

@@ -43,7 +43,7 @@ from greenlang_runtime.logs import configure_logging, log_secrets
 from greenlang_runtime.serving._listener import KEEP_ALIVE_SECONDS, bounded_protocol
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.lifecycle import Phase
-from greenlang_runtime.serving.workers._worker import WORKER_VARIABLE
+from greenlang_runtime.serving.workers import WORKER_VARIABLE
 
 __all__ = ["run", "serve"]
 

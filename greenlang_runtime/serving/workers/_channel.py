@@ -16,8 +16,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenlang_runtime.checks._runner import Report
-from greenlang_runtime.metrics._quantiles import SketchState
+from greenlang_runtime.checks import Report
+from greenlang_runtime.metrics import SketchState
 
 __all__ = ["Snapshot", "View", "receive", "send"]
 

@@ -9,8 +9,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from greenlang_runtime._types import ASGIApp, Receive, Scope, Send
-from greenlang_runtime.metrics._merge import Exposition, merge_expositions
-from greenlang_runtime.metrics._quantiles import SketchState, SlidingQuantiles
+from greenlang_runtime.metrics import Exposition, SketchState, SlidingQuantiles, merge_expositions
 from greenlang_runtime.serving._metrics_app import make_metrics_app
 
 __all__ = ["MergedMetrics", "make_merged_metrics_app"]

@@ -24,9 +24,14 @@ from dataclasses import dataclass
 
 from greenlang_runtime._types import ASGIApp
 from greenlang_runtime.config import METRICS_PATH, Settings
-from greenlang_runtime.metrics._collector import LATENCY_WINDOW_SECONDS
-from greenlang_runtime.metrics._merge import Exposition, Retired, parse_exposition
-from greenlang_runtime.metrics._quantiles import SketchState, SlidingQuantiles
+from greenlang_runtime.metrics import (
+    LATENCY_WINDOW_SECONDS,
+    Exposition,
+    Retired,
+    SketchState,
+    SlidingQuantiles,
+    parse_exposition,
+)
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.workers._channel import Snapshot, View, receive, send
 from greenlang_runtime.serving.workers._exposition import MergedMetrics, make_merged_metrics_app

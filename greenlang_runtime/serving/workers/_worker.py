@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenlang_runtime._types import ASGIApp, Message
-from greenlang_runtime.checks._runner import Report
+from greenlang_runtime.checks import Report
 from greenlang_runtime.config import METRICS_PATH, Settings
 from greenlang_runtime.serving.app import RuntimeApp
 from greenlang_runtime.serving.workers._channel import Snapshot, View, receive, send
