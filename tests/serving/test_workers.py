@@ -17,6 +17,7 @@ import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from greenlang_runtime.testing import PostgresServer
 from tests.helpers import ServedAgent
 
 pytestmark = pytest.mark.integration
@@ -307,3 +308,57 @@ def test_workers_that_keep_crashing_fail_liveness(serve_agent: Callable[..., Ser
     status, err = agent.stop()
     assert status == 0, err
     assert err.count("exited with 1") == 5
+
+
+def test_dependency_checks_run_once_in_the_supervisor(
+    serve_agent: Callable[..., ServedAgent], postgres: PostgresServer
+) -> None:
+    """Workers answer readiness from the supervisor's checks: up, then down as PostgreSQL stops."""
+    fast = {"GL_CHECK_INTERVAL_SECONDS": "0.5", "GL_CHECK_FAILURE_THRESHOLD": "1"}
+    agent = serve_agent(AGENT, {**WORKERS, **fast, "DATABASE_URL": postgres.url})
+    agent.wait_until("/health/ready")
+    body = httpx2.get(agent.url + "/health/ready", timeout=5).json()
+    assert body["checks"]["postgres"]["status"] == "up"
+    assert body["checks"]["workers"] == {"status": "up"}
+    # One check, in the supervisor: 1, not one per worker added up.
+    metrics = httpx2.get(agent.metrics_url, timeout=10).text
+    up = [line for line in metrics.splitlines() if line.startswith("agent_dependency_up{")]
+    assert len(up) == 1
+    assert up[0].endswith(" 1.0")
+    postgres.stop()
+    agent.wait_until("/health/ready", status=503)
+    body = httpx2.get(agent.url + "/health/ready", timeout=5).json()
+    assert body["checks"]["postgres"]["status"] == "down"
+    status, err = agent.stop()
+    assert status == 0, err
+
+
+SLOW_SECOND_WORKER = """
+    import asyncio, os
+    from greenlang_runtime import AgentRuntime
+
+    runtime = AgentRuntime()
+
+    @runtime.on_startup
+    async def warm_up():
+        # The first worker to get here starts at once; the other takes 4 s.
+        try:
+            os.close(os.open("first-worker", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            await asyncio.sleep(4)
+"""
+
+
+def test_ready_only_once_every_worker_has_started(
+    serve_agent: Callable[..., ServedAgent], tmp_path: Path
+) -> None:
+    """One worker started, the other still in its hooks: readiness 503 (workers pending)."""
+    agent = serve_agent(SLOW_SECOND_WORKER, WORKERS)
+    wait_for(lambda: (tmp_path / "first-worker").exists())
+    agent.wait_until("/health/startup")  # the first worker's own startup is done
+    response = httpx2.get(agent.url + "/health/ready", timeout=5)
+    assert response.status_code == 503
+    assert response.json()["checks"]["workers"]["status"] == "pending"
+    agent.wait_until("/health/ready")
+    status, err = agent.stop()
+    assert status == 0, err
