@@ -224,3 +224,25 @@ def test_calls_still_running_at_sigterm_are_written_by_the_drain(
         ("later", "success"),
         ("sync_call", "success"),
     ]
+
+
+def test_two_workers_each_write_their_rows_and_the_totals_add_up(
+    serve_agent: Callable[..., ServedAgent], ledger_db: LedgerDatabase, fake: FakeLLMServer
+) -> None:
+    """GL_WORKERS=2: every call a row, tokens and cost summed over the workers, exactly."""
+    agent = serve_agent(CALLS_AGENT, ledger_env(ledger_db, fake, GL_WORKERS="2"), wait=False)
+    agent.wait_until("/health/ready", timeout=STARTUP_SECONDS)
+    fake.usage = CLAUDE_USAGE
+    for _ in range(20):
+        call(agent, "sync_call", form="messages.create")
+    scraped = scrape(agent)
+    # Each worker's startup hook made one call with the fake's default usage (10 in, 5 out).
+    assert scraped["agent_llm_requests_total"] == 22
+    assert scraped["agent_llm_tokens_total"] == 2 * (10 + 5) + 20 * (700 + 500 + 200 + 100)
+    cost = 2 * DEFAULT_COST + 20 * CLAUDE_COST
+    assert abs(scraped["agent_llm_cost_usd_total"] - float(cost)) < 1e-9
+    status, log = agent.stop()
+    assert status == 0, log
+    rows = ledger_db.rows()
+    assert len(rows) == 22
+    assert sum(r["cost_usd"] for r in rows) == cost
