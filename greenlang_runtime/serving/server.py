@@ -327,10 +327,9 @@ def run(
         from greenlang_runtime.serving.workers import serve_worker, supervise, worker_seat
 
         seat = worker_seat()
-        count = _worker_count(settings.workers)
         if seat is not None:
             serving = serve_worker(app, metrics_app, settings, seat)
-        elif count > 1:
+        elif (count := _worker_count(settings.workers)) > 1:
             serving = supervise(app, metrics_app, settings, count)
         else:
             serving = serve(app, metrics_app, settings)

@@ -362,3 +362,34 @@ def test_ready_only_once_every_worker_has_started(
     agent.wait_until("/health/ready")
     status, err = agent.stop()
     assert status == 0, err
+
+
+def _cgroup_cpu_quota() -> bool:
+    """Whether this machine's cgroup sets a CPU quota (then ``auto`` follows it, not the mask)."""
+    cpu_max = Path("/sys/fs/cgroup/cpu.max")
+    return cpu_max.exists() and not cpu_max.read_text().startswith("max")
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2 or _cgroup_cpu_quota(),
+    reason="needs 2 CPUs and no CPU quota on this machine's cgroup",
+)
+@pytest.mark.parametrize(("cpus", "workers"), [({0}, 1), ({0, 1}, 2)])
+def test_auto_follows_the_cpus_the_process_may_run_on(
+    serve_agent: Callable[..., ServedAgent], cpus: set[int], workers: int
+) -> None:
+    """Without a cgroup quota, GL_WORKERS=auto is the affinity mask: 1 CPU, 1 process; 2, 2."""
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)  # the served agent inherits it
+    try:
+        agent = serve_agent(AGENT, {**WORKERS, "GL_WORKERS": "auto"})
+    finally:
+        os.sched_setaffinity(0, mine)
+    agent.wait_until("/health/ready")
+    assert len(workers_of(agent)) == (workers if workers > 1 else 0)
+    status, err = agent.stop()
+    assert status == 0, err
+    assert (
+        f"GL_WORKERS=auto: {workers} worker(s) (CPU limit none, {len(cpus)} CPU(s) runnable)"
+        in (err)
+    )
