@@ -1,4 +1,4 @@
-"""Benchmark 9: what each entry point loads, and how long ``run`` takes to import.
+"""Benchmark 10: what each entry point loads, and how long ``run`` takes to import.
 
 Each entry point runs its imports in a fresh interpreter and reports
 ``sys.modules``: every module loaded, those of the package, and which of the
@@ -90,7 +90,7 @@ def run() -> Section:
     progress(f"package footprint: import time of run, {RUNS} fresh interpreters")
     bare_ms, run_ms = _run_import_ms()
     return Section(
-        title="9. Package footprint: modules per entry point, import time of `run`",
+        title="10. Package footprint: modules per entry point, import time of `run`",
         intro=(
             "Each entry point's imports in a fresh interpreter, then `sys.modules` read: "
             "every module loaded (the interpreter's own included), those of "
@@ -115,6 +115,7 @@ def run() -> Section:
             "commit a360ec1, measured the same way): `config` loaded 271 modules, 32 of the "
             "package, with anyio and prometheus_client; `manifests` 348 and 60, with anyio, "
             "prometheus_client and yaml; `run` 400 and 63, with anyio, prometheus_client, "
-            "uvicorn and yaml."
+            "uvicorn and yaml. Side by side on 2026-12-02 (10 fresh interpreters each, in "
+            "turns), `run`'s imports took 351 ms before and 240 ms after."
         ],
     )

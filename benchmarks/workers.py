@@ -75,41 +75,68 @@ def _scrape_ms(port: int) -> list[float]:
     return times
 
 
+_TITLE = "9. Workers: requests per second with 1 and 2 workers, and the scrape's cost"
+# Each load: (workers, route name, path), for both routes and 1 and 2 workers.
+_LOADS = [(workers, name, path) for name, path in _ROUTES for workers in (1, 2)]
+_Key = tuple[int, str]
+
+
 def run() -> Section:
     """Load each route of 1 and 2 workers in interleaved rounds; then time scrapes of 1, 2, 4."""
-    title = "9. Workers: requests per second with 1 and 2 workers, and the scrape's cost"
     if shutil.which("wrk") is None:
-        return Section(title, "Skipped: `wrk` is not installed (`make bench` installs it).", [])
-    variants = [(workers, name, path) for name, path in _ROUTES for workers in (1, 2)]
-    rates: dict[tuple[int, str], list[float]] = {(w, p): [] for w, _, p in variants}
-    errors: dict[tuple[int, str], int] = {(w, p): 0 for w, _, p in variants}
+        return Section(_TITLE, "Skipped: `wrk` is not installed (`make bench` installs it).", [])
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "post.lua"
         script.write_text(_SCRIPT, encoding="utf-8")
-        progress("workers: starting 1 and 2 workers")
-        servers = {1: _serve(1), 2: _serve(2)}
-        try:
-            for workers, _, path in variants:
-                _wrk(script, servers[workers].port, path, WARM_UP_SECONDS)
-            for round_, (workers, _, path) in interleaved(variants, ROUNDS):
-                if (workers, path) == (variants[0][0], variants[0][2]):
-                    progress(f"workers: round {round_ + 1} of {ROUNDS}")
-                load = _wrk(script, servers[workers].port, path, SECONDS)
-                rates[workers, path].append(load.rate)
-                errors[workers, path] += load.errors
-            scrapes = {1: _scrape_ms(_metrics_port(servers[1])), 2: []}
-            scrapes[2] = _scrape_ms(_metrics_port(servers[2]))
-        finally:
-            for server in servers.values():
-                server.stop()
-        progress("workers: scrapes with 4 workers")
-        four = _serve(4)
-        try:
-            _wrk(script, four.port, "/v1/capabilities/echo", WARM_UP_SECONDS)
-            scrapes[4] = _scrape_ms(_metrics_port(four))
-        finally:
-            four.stop()
+        rates, errors, scrapes = _loads(script)
+        scrapes[4] = _four_workers_scrapes(script)
+    rows, targets = _rows(rates, errors)
+    scrape_rows = [
+        [str(w), f"{median(t):.2f}", f"{quantiles(t, n=10)[-1]:.2f}"] for w, t in scrapes.items()
+    ]
+    return _section(rows, scrape_rows, targets)
 
+
+def _loads(
+    script: Path,
+) -> tuple[dict[_Key, list[float]], dict[_Key, int], dict[int, list[float]]]:
+    """req/s and errors per round of each load on 1 and 2 workers, then their scrape times."""
+    rates: dict[_Key, list[float]] = {(w, p): [] for w, _, p in _LOADS}
+    errors: dict[_Key, int] = {(w, p): 0 for w, _, p in _LOADS}
+    progress("workers: starting 1 and 2 workers")
+    servers = {1: _serve(1), 2: _serve(2)}
+    try:
+        for workers, _, path in _LOADS:
+            _wrk(script, servers[workers].port, path, WARM_UP_SECONDS)
+        for round_, (workers, _, path) in interleaved(_LOADS, ROUNDS):
+            if (workers, path) == (_LOADS[0][0], _LOADS[0][2]):
+                progress(f"workers: round {round_ + 1} of {ROUNDS}")
+            load = _wrk(script, servers[workers].port, path, SECONDS)
+            rates[workers, path].append(load.rate)
+            errors[workers, path] += load.errors
+        scrapes = {1: _scrape_ms(_metrics_port(servers[1])), 2: []}
+        scrapes[2] = _scrape_ms(_metrics_port(servers[2]))
+    finally:
+        for server in servers.values():
+            server.stop()
+    return rates, errors, scrapes
+
+
+def _four_workers_scrapes(script: Path) -> list[float]:
+    """Scrape times of 4 workers, after a warm-up load."""
+    progress("workers: scrapes with 4 workers")
+    four = _serve(4)
+    try:
+        _wrk(script, four.port, "/v1/capabilities/echo", WARM_UP_SECONDS)
+        return _scrape_ms(_metrics_port(four))
+    finally:
+        four.stop()
+
+
+def _rows(
+    rates: dict[_Key, list[float]], errors: dict[_Key, int]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """A row per route and worker count, and the CPU-bound route's target."""
     rows, targets = [], []
     for name, path in _ROUTES:
         one, two = rates[1, path], rates[2, path]
@@ -133,11 +160,15 @@ def run() -> Section:
                     verdict(ratio >= TARGET_RATIO),
                 ]
             )
-    scrape_rows = [
-        [str(w), f"{median(t):.2f}", f"{quantiles(t, n=10)[-1]:.2f}"] for w, t in scrapes.items()
-    ]
+    return rows, targets
+
+
+def _section(
+    rows: list[list[str]], scrape_rows: list[list[str]], targets: list[list[str]]
+) -> Section:
+    """The section: how the workers were loaded and scraped, both tables."""
     return Section(
-        title=title,
+        title=_TITLE,
         intro=(
             "The agent of `benchmarks/workers_agent.py` served with `GL_WORKERS=1` (a "
             "single process) and `GL_WORKERS=2` (a supervisor and two workers), loaded by "
