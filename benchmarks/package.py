@@ -31,7 +31,7 @@ ENTRY_POINTS = {
     "`run` (the CLI, the runtime, the server)": (
         "from greenlang_runtime.cli import main\n"
         "import greenlang_runtime.runtime\n"
-        "import greenlang_runtime.serving.server"
+        "import greenlang_runtime.serving.launch"
     ),
 }
 _RUN = ENTRY_POINTS["`run` (the CLI, the runtime, the server)"]

@@ -351,7 +351,7 @@ class AgentRuntime:
         Raises ``SystemExit`` with a non-zero status when serving fails
         (a port in use, a failed startup).
         """
-        from greenlang_runtime.serving.server import run
+        from greenlang_runtime.serving.launch import run
 
         status = run(
             self.asgi_app,

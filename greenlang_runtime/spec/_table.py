@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import greenlang_runtime.spec._model as _spec
+import greenlang_runtime.spec._rules as rules
 from greenlang_runtime.config import ENVIRONMENTS
 from greenlang_runtime.exceptions import SpecError
 from greenlang_runtime.metric_names import REQUEST_DURATION_BUCKETS
-from greenlang_runtime.spec import _model as _spec
-from greenlang_runtime.spec import _rules as rules
 
 __all__ = ["merge_overrides", "parse_table"]
 

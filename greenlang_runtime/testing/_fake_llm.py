@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+import greenlang_runtime.testing._fake_wire as wire
 from greenlang_runtime._types import Receive, Scope, Send
-from greenlang_runtime.testing import _fake_wire as wire
 from greenlang_runtime.testing._fake_wire import FakeUsage, RawUsage
 
 __all__ = ["FakeLLMServer", "FakeUsage", "RawUsage"]

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from greenlang_runtime.llm.budget import _scripts
+import greenlang_runtime.llm.budget._scripts as _scripts
 
 if TYPE_CHECKING:
     import redis
