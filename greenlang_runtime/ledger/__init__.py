@@ -21,18 +21,15 @@ once the writer connects.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from greenlang_runtime._lazy import lazy_names
 
 if TYPE_CHECKING:
     from greenlang_runtime.ledger._ledger import Ledger
 
 __all__ = ["Ledger"]
 
+_HOMES = {"Ledger": "greenlang_runtime.ledger._ledger"}
 
-def __getattr__(name: str) -> Any:
-    if name != "Ledger":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = import_module("greenlang_runtime.ledger._ledger").Ledger
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)

@@ -7,8 +7,9 @@ used, so that importing one module of the package (the CLI reads
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from greenlang_runtime._lazy import lazy_names
 
 if TYPE_CHECKING:
     from greenlang_runtime.serving._lifespan import Hook, Service, StartupShutdown
@@ -37,10 +38,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from greenlang_runtime._lazy import lazy_names
 from greenlang_runtime._redact import remember
 from greenlang_runtime.config import Identity
 from greenlang_runtime.tracing._config import (
@@ -48,13 +48,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
 
 
 def make_tracing(identity: Identity, environ: Mapping[str, str] | None = None) -> Tracing | None:
