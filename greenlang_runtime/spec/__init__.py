@@ -6,7 +6,7 @@ scaffold names projects and the tenant render sums quotas by them.
 
 from __future__ import annotations
 
-from greenlang_runtime.spec._project import (
+from greenlang_runtime.spec._model import (
     DEFAULT_HTTP_PORT,
     DEFAULT_METRICS_PORT,
     DEFAULT_PROMETHEUS_URL,
@@ -17,19 +17,21 @@ from greenlang_runtime.spec._project import (
     ROLLOUTS,
     SLA_TIERS,
     TABLE,
-    AgentSpec,
     ArgoCD,
     Costs,
-    EnvironmentSpec,
     LLMBudget,
     Resources,
     Scaling,
     Slo,
     check_app,
+    tier_slo,
+)
+from greenlang_runtime.spec._project import (
+    AgentSpec,
+    EnvironmentSpec,
     load_spec,
     project_app,
     read_pyproject,
-    tier_slo,
 )
 from greenlang_runtime.spec._rules import dns_label, quantity
 

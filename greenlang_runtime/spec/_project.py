@@ -20,11 +20,7 @@ from greenlang_runtime.spec._model import (
     DEFAULT_METRICS_PORT,
     DEFAULT_PROMETHEUS_URL,
     DEFAULT_REGISTRY,
-    DEPENDENCIES,
-    LLM_PROVIDERS,
     NAMESPACE_SUFFIXES,
-    ROLLOUTS,
-    SLA_TIERS,
     TABLE,
     ArgoCD,
     Costs,
@@ -37,31 +33,7 @@ from greenlang_runtime.spec._model import (
 )
 from greenlang_runtime.spec._table import merge_overrides, parse_table
 
-__all__ = [
-    "DEFAULT_HTTP_PORT",
-    "DEFAULT_METRICS_PORT",
-    "DEFAULT_PROMETHEUS_URL",
-    "DEFAULT_REGISTRY",
-    "DEPENDENCIES",
-    "LLM_PROVIDERS",
-    "NAMESPACE_SUFFIXES",
-    "ROLLOUTS",
-    "SLA_TIERS",
-    "TABLE",
-    "AgentSpec",
-    "ArgoCD",
-    "Costs",
-    "EnvironmentSpec",
-    "LLMBudget",
-    "Resources",
-    "Scaling",
-    "Slo",
-    "check_app",
-    "load_spec",
-    "project_app",
-    "read_pyproject",
-    "tier_slo",
-]
+__all__ = ["AgentSpec", "EnvironmentSpec", "load_spec", "project_app", "read_pyproject"]
 
 
 _STANDARD_SLO = tier_slo("standard")
