@@ -9,8 +9,8 @@ caller passes. It also masks what looks like a credential wherever it comes
 from: URL passwords, ``password=``-style values, ``Authorization`` and API
 key headers, ``Bearer`` tokens, ``sk-...`` keys.
 
-Masking runs before any cut to length (:func:`bounded`): a cut never leaves
-part of a secret behind.
+Masking runs before any cut to length (``redact_text(text, limit=...)``): a
+cut never leaves part of a secret behind, and masks only what it shows.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 __all__ = [
     "MASK",
     "MIN_SECRET_PREFIX",
-    "bounded",
     "environment_secrets",
+    "error_line",
     "redact_text",
     "redact_url",
     "remember",
@@ -41,9 +41,11 @@ MASK: Final = "***"
 # part of the pattern: ``[a-z]*://`` backtracks quadratically over a long word.
 _URL_PASSWORD: Final = re.compile(r"(?P<head>://[^\s:/@]*:)[^\s/]*@")
 # password=..., pwd: ..., token=... as in key-value DSNs and driver messages.
+# A quoted value is masked up to its closing quote, or without one to where
+# the value ends (a message cut short, a quoted value with a space in it).
 _KEY_VALUE: Final = re.compile(
     r"(?P<key>\b(?:password|passwd|pwd|token|secret|api[_-]?key)\b\s*[=:]\s*)"
-    r"(?P<quote>['\"]?)[^\s'\"&;,]+(?P=quote)",
+    r"(?P<quote>['\"]?)[^\s'\"&;,]+(?P<close>(?P=quote))?",
     re.IGNORECASE,
 )
 # Header values that are credentials, as they show in reprs, dumps and messages.
@@ -65,23 +67,32 @@ MIN_SECRET_PREFIX: Final = 8
 # Beyond this many places to try, a pattern runs over the whole text instead.
 _MAX_PLACES: Final = 256
 
+# A cut to a limit masks this many characters more than it shows, so that
+# masks shorter than their secrets still fill the limit.
+_CUT_SLACK: Final = 256
+# A match that the end of a window may leave open (see _close_window).
+_OPEN_AT_END: Final = re.compile(r"://[^\s/]*\Z|\bsk-[A-Za-z0-9_-]{0,15}\Z")
+_SPACE: Final = re.compile(r"\s")
+
 _lock = threading.Lock()
-_known: dict[str, None] = {}
-_known_pattern: re.Pattern[str] | None = None
+_secrets: dict[str, None] = {}
+# The known secrets as one pattern (longest first), and the longest's length.
+_known: tuple[re.Pattern[str], int] | None = None
 
 
 def remember(secrets: Iterable[str]) -> None:
     """Mask each of ``secrets`` (empty ones ignored) in every text from now on."""
-    global _known_pattern
-    new = [s for s in secrets if s and s not in _known]
+    global _known
+    new = [s for s in secrets if s and s not in _secrets]
     if not new:
         return
     with _lock:
         for secret in new:
-            _known[secret] = None
+            _secrets[secret] = None
         # Longest first: a secret that contains another is masked whole.
-        alternatives = sorted(_known, key=len, reverse=True)
-        _known_pattern = re.compile("|".join(map(re.escape, alternatives)))
+        alternatives = sorted(_secrets, key=len, reverse=True)
+        pattern = re.compile("|".join(map(re.escape, alternatives)))
+        _known = (pattern, len(alternatives[0]))
 
 
 def environment_secrets(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -89,7 +100,7 @@ def environment_secrets(environ: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(v.strip() for n in _SECRET_VARIABLES if (v := environ.get(n, "")).strip())
 
 
-def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+def redact_text(text: str, secrets: Iterable[str] = (), *, limit: int | None = None) -> str:
     """``text`` with every secret masked; the one masking function of every surface.
 
     Invariant: no secret the runtime knows (:func:`remember`, the configured
@@ -97,12 +108,74 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     URL password, a ``password=``/``token=`` value, an ``Authorization`` or
     API-key header value, a ``Bearer`` token or an ``sk-`` key; each is
     replaced by ``***``. The time is linear in ``len(text)`` (for a fixed set
-    of secrets). Cut the result to length only afterwards (:func:`bounded`).
+    of secrets).
+
+    With ``limit``, the result is cut to ``limit`` characters after masking,
+    with a note of how many were left out, and only the
+    start that the cut shows is masked: the time is then linear in ``limit``,
+    whatever the length of ``text``, and what is shown is what masking all of
+    ``text`` would have shown, or less of it, never a part of a secret.
     """
     remember(secrets)
-    known = _known_pattern
-    if known is not None:
-        text = known.sub(MASK, text)
+    if limit is None:
+        return _mask_patterns(_mask_known(text, len(text))[0])
+    opened, read = _mask_known(text, limit + _CUT_SLACK)
+    # Where reading stops before the text ends, a match may be left open.
+    window = opened if read == len(text) else _close_window(opened)
+    masked = _mask_patterns(window)
+    shown = masked[:limit]
+    # Counted as read: masked where masked, unread text as it is.
+    left_out = len(masked) - len(shown) + len(opened) - len(window) + len(text) - read
+    return f"{shown}... ({left_out} more characters)" if left_out else shown
+
+
+def _mask_known(text: str, end: int) -> tuple[str, int]:
+    """The first ``end`` characters of ``text``, the known secrets masked.
+
+    Returns the masked start and how many characters of ``text`` it covers:
+    more than ``end`` when a known secret starts before ``end`` and ends after
+    it, since a secret is masked whole.
+    """
+    state = _known
+    if state is None:
+        return text[:end], min(end, len(text))
+    known, longest = state
+    if end >= len(text):
+        return known.sub(MASK, text), len(text)
+    pieces: list[str] = []
+    done = 0
+    # A match that starts before end is shorter than the longest secret.
+    for match in known.finditer(text, 0, end + longest):
+        if match.start() >= end:
+            break
+        pieces.append(text[done : match.start()])
+        pieces.append(MASK)
+        done = match.end()
+    read = min(max(end, done), len(text))
+    pieces.append(text[done:read])
+    return "".join(pieces), read
+
+
+def _close_window(window: str) -> str:
+    """``window``, cut before a match that only the text after it could complete.
+
+    Every other pattern masks its value up to the end of the window when the
+    value runs past it. A URL's password runs to the last ``@`` before the
+    next ``/`` or space, and an ``sk-`` key needs 16 characters: where either
+    may still be open at the end, the window ends before it.
+    """
+    open_at_end = _OPEN_AT_END.search(window, _last_run_start(window))
+    return window if open_at_end is None else window[: open_at_end.start()]
+
+
+def _last_run_start(text: str) -> int:
+    """Where the last run of characters that are not white space starts."""
+    space = _SPACE.search(text[::-1])
+    return 0 if space is None else len(text) - space.start()
+
+
+def _mask_patterns(text: str) -> str:
+    """``text`` with what looks like a credential masked (the patterns below)."""
     # Each pattern's match starts at one of its key words: only those places
     # are tried, so a megabyte with a key word or two costs a few searches,
     # not a pass of every pattern over the whole text.
@@ -158,14 +231,19 @@ def _mask_at_words(
     return "".join(pieces)
 
 
-def bounded(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters plus a note of how many were left out.
+def error_line(error: BaseException, limit: int, secrets: Iterable[str] = ()) -> str:
+    """``Type: message`` of ``error`` on one line, masked, then cut to ``limit``.
 
-    Call it on masked text only: masking first replaces each secret whole.
+    Masked before its white space is joined or it is cut, so no part of a
+    secret is left; an exception whose ``__str__`` raises is still described.
     """
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+    try:
+        message = str(error)
+    except BaseException:  # an author's __str__ may raise anything
+        message = "(its message could not be read)"
+    name = type(error).__name__
+    text = f"{name}: {message}" if message else name
+    return " ".join(redact_text(text, secrets, limit=limit).split())
 
 
 def _mask_all(match: re.Match[str]) -> str:
@@ -177,7 +255,7 @@ def _mask_url_password(match: re.Match[str]) -> str:
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
-    return match["key"] + match["quote"] + MASK + match["quote"]
+    return match["key"] + match["quote"] + MASK + (match["close"] or "")
 
 
 def _mask_header(match: re.Match[str]) -> str:

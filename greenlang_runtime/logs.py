@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any, Final
 
-from greenlang_runtime._redact import bounded, redact_text, url_secrets
+from greenlang_runtime._redact import redact_text, url_secrets
 from greenlang_runtime.config import LIVE_PATH, READY_PATH, STARTUP_PATH, Identity, Settings
 
 __all__ = [
@@ -59,7 +59,7 @@ def log_secrets(settings: Settings) -> tuple[str, ...]:
 
 def _redact(text: str, secrets: Iterable[str], limit: int = MAX_FIELD_CHARS) -> str:
     """``text`` masked, then cut to ``limit`` (never the other way round)."""
-    return bounded(redact_text(text, secrets), limit)
+    return redact_text(text, secrets, limit=limit)
 
 
 def _span_ids() -> tuple[str, str] | None:

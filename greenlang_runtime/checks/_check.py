@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from greenlang_runtime._redact import bounded, redact_text, url_secrets
+from greenlang_runtime._redact import error_line, url_secrets
 from greenlang_runtime.exceptions import CheckError, DependencyError
 
 __all__ = ["MIN_INTERVAL", "MIN_TIMEOUT", "Check", "CheckState", "Status", "server_check"]
@@ -161,14 +161,7 @@ def describe_failure(
     """A short, one-line reason for a failed probe: masked first, then cut to length."""
     if error is None or isinstance(error, TimeoutError):
         return f"no answer within {timeout:g} s"
-    try:
-        message = str(error)
-    except BaseException:  # an author's __str__ may raise anything
-        message = "(its message could not be read)"
-    # Masked whole before it is joined or cut, so no part of a secret is left.
-    message = " ".join(redact_text(message, secrets).split())
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return bounded(text, _MAX_ERROR_CHARS)
+    return error_line(error, _MAX_ERROR_CHARS, secrets)
 
 
 class _ServerProbe(Protocol):

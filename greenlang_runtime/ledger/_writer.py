@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from greenlang_runtime._redact import redact_text
+from greenlang_runtime._redact import error_line
 from greenlang_runtime.ledger._buffer import LedgerBuffer
 from greenlang_runtime.ledger._row import COLUMNS, LedgerRow
 from greenlang_runtime.ledger._sql import (
@@ -231,11 +231,10 @@ class LedgerWriter:
 
     def _failed(self, error: BaseException) -> float:
         """Record a failed attempt; the seconds to wait before the next."""
-        message = " ".join(str(error).split())
-        text = f"{type(error).__name__}: {message}" if message else type(error).__name__
         if isinstance(error, TimeoutError):
             text = "no answer in time"
-        text = redact_text(text, self.secrets)[:_MAX_ERROR_CHARS]
+        else:
+            text = error_line(error, _MAX_ERROR_CHARS, self.secrets)
         if self.error is None:
             _, pending, _ = self.buffer.counts()
             logger.warning(

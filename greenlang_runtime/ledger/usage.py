@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
-from greenlang_runtime._redact import redact_text, url_secrets
+from greenlang_runtime._redact import error_line, url_secrets
 from greenlang_runtime.exceptions import GreenlangRuntimeError
 from greenlang_runtime.ledger._sql import GROUP_KEYS, usage_statement
 
@@ -186,6 +186,4 @@ def _table(header: list[str], lines: list[list[str]], numeric_from: int) -> str:
 
 
 def _reason(error: BaseException, secrets: tuple[str, ...]) -> str:
-    message = " ".join(str(error).split())
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return redact_text(text, secrets)[:300]
+    return error_line(error, 300, secrets)

@@ -24,7 +24,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from greenlang_runtime._redact import bounded, redact_text
+from greenlang_runtime._redact import redact_text
 from greenlang_runtime._types import Scope
 
 __all__ = ["CapabilitySpans", "ServerSpan", "ServerSpans", "check_failed", "sampled_trace_id"]
@@ -110,7 +110,7 @@ class ServerSpans:
         attributes: dict[str, str | int] = {
             "http.request.method": method,
             # Text from outside: masked (a token in a path), then bounded.
-            "url.path": bounded(redact_text(scope["path"]), _MAX_PATH_CHARS),
+            "url.path": redact_text(scope["path"], limit=_MAX_PATH_CHARS),
             "url.scheme": scope.get("scheme", "http"),
             "network.protocol.version": scope.get("http_version", "1.1"),
         }
