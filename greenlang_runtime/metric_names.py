@@ -41,6 +41,7 @@ __all__ = [
     "LLM_TIME_TO_FIRST_TOKEN",
     "LLM_TOKENS",
     "LLM_UNPRICED",
+    "MAX_LABEL_VALUE_CHARS",
     "MEMORY_USAGE",
     "QUEUE_DEPTH",
     "REQUESTS",
@@ -51,6 +52,10 @@ __all__ = [
 
 # Every agent_* series carries these, from the agent's identity.
 AGENT_LABELS: Final = ("agent_id", "version", "tenant_id")
+# The longest value of a label the runtime does not choose (a model id, an
+# exception's class name, a dependency's name); real model ids, dated,
+# fine-tuned or deployment names, stay well below it.
+MAX_LABEL_VALUE_CHARS: Final = 128
 
 REQUESTS: Final = "agent_requests_total"
 REQUEST_DURATION: Final = "agent_request_duration_seconds"

@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from greenlang_runtime._redact import error_line, url_secrets
+from greenlang_runtime import metric_names as names
+from greenlang_runtime._redact import error_line, redact_text, url_secrets
 from greenlang_runtime.exceptions import CheckError, DependencyError
 
 __all__ = ["MIN_INTERVAL", "MIN_TIMEOUT", "Check", "CheckState", "Status", "server_check"]
@@ -62,7 +63,8 @@ def validate(name: object, critical: object, timeout: object, interval: object) 
 
     Raises:
         CheckError: a name that is not a non-empty string without control
-            characters (it is a label value and shows in log lines), a
+            characters, of at most 128 characters and without what looks
+            like a secret (it is a label value and shows in log lines), a
             ``critical`` that is not a bool, or a timeout or interval that is
             not a finite number of seconds of at least its minimum.
     """
@@ -70,6 +72,13 @@ def validate(name: object, critical: object, timeout: object, interval: object) 
         raise CheckError(
             f"Dependency check name={name!r} is invalid: it must be a non-empty string "
             "without control characters."
+        )
+    if len(name) > names.MAX_LABEL_VALUE_CHARS or redact_text(name) != name:
+        shown = redact_text(name, limit=40)
+        raise CheckError(
+            f"Dependency check name={shown!r} is invalid: it must be at most "
+            f"{names.MAX_LABEL_VALUE_CHARS} characters and hold nothing that looks like a "
+            "secret (a password, token, key or URL with a password)."
         )
     if not isinstance(critical, bool):
         raise CheckError(

@@ -3,8 +3,9 @@
 Like ``metrics.py``, an LLM call only does arithmetic on a per-model record;
 prometheus_client families are built when ``/metrics`` is scraped. Model
 names come from outside, so each provider keeps at most ``MAX_MODELS`` of
-them, each at most ``MAX_MODEL_LENGTH`` characters long; the rest are counted
-under ``model="other"`` and totals stay exact.
+them, each masked and at most ``MAX_MODEL_LENGTH`` characters long
+(:class:`~greenlang_runtime.metrics.families.BoundedLabel`); the rest are
+counted under ``model="other"`` and totals stay exact.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from greenlang_runtime import metric_names as names
 from greenlang_runtime.config import Identity
 from greenlang_runtime.llm._usage import TOKEN_TYPES, Usage
 from greenlang_runtime.metrics.families import (
-    OTHER,
     BoundedLabel,
     counter,
     cumulative,
@@ -37,8 +37,7 @@ __all__ = [
 ]
 
 MAX_MODELS: Final = 25
-# Real model ids (dated, fine-tuned, deployment names) stay well below this.
-MAX_MODEL_LENGTH: Final = 128
+MAX_MODEL_LENGTH: Final = names.MAX_LABEL_VALUE_CHARS
 # LLM calls last seconds to minutes; the first token comes within seconds.
 
 _DURATION_BOUNDS = names.bucket_bounds(names.LLM_DURATION_BUCKETS)
@@ -155,7 +154,7 @@ class LLMMetrics(Collector):
         bounded = self._models.get(provider)
         if bounded is None:
             bounded = self._models[provider] = BoundedLabel(MAX_MODELS)
-        label = bounded(model) if len(model) <= MAX_MODEL_LENGTH else OTHER
+        label = bounded(model)
         key = (provider, label)
         stats = self._stats.get(key)
         if stats is None:

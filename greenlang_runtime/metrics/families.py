@@ -17,7 +17,8 @@ from prometheus_client.core import (
     Metric,
 )
 
-from greenlang_runtime.metric_names import AGENT_LABELS
+from greenlang_runtime._redact import redact_text
+from greenlang_runtime.metric_names import AGENT_LABELS, MAX_LABEL_VALUE_CHARS
 
 __all__ = [
     "OTHER",
@@ -33,30 +34,38 @@ OTHER = "other"
 
 
 class BoundedLabel:
-    """Admits at most ``limit`` distinct values of a label; later ones become ``other``.
+    """A label whose values come from outside: masked, and bounded in length and number.
 
+    A value is shown as :func:`~greenlang_runtime._redact.redact_text` masks
+    it (a model id or an exception's class name holding a key shows ``***``
+    in its place); one longer than ``max_length`` characters becomes
+    ``other``, and so does every value after the first ``limit`` distinct ones.
     Totals stay exact: what overflows is counted under ``other``, never
     dropped. Not locked: callers hold their collector's lock, or accept that
     two threads racing on the very last free place may both take it.
 
     Args:
-        limit: how many distinct values are kept as they are.
+        limit: how many distinct values are kept.
+        max_length: the longest value kept, in characters.
     """
 
-    __slots__ = ("_limit", "_seen")
+    __slots__ = ("_limit", "_max_length", "_seen")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_length: int = MAX_LABEL_VALUE_CHARS) -> None:
         self._limit = limit
-        self._seen: set[str] = set()
+        self._max_length = max_length
+        # Each value admitted, and what it shows as (itself, or masked).
+        self._seen: dict[str, str] = {}
 
     def __call__(self, value: str) -> str:
         seen = self._seen
-        if value in seen:
-            return value
-        if len(seen) >= self._limit:
+        shown = seen.get(value)
+        if shown is not None:
+            return shown
+        if len(seen) >= self._limit or len(value) > self._max_length:
             return OTHER
-        seen.add(value)
-        return value
+        shown = seen[value] = redact_text(value)
+        return shown
 
 
 def cumulative(bounds: Sequence[str], counts: Iterable[int]) -> list[tuple[str, float]]:

@@ -61,6 +61,15 @@ def test_served_agent_with_a_bad_url_exits_with_one_line(
         ({"name": 123}, "Dependency check name=123 is invalid"),
         ({"name": ""}, "Dependency check name='' is invalid"),
         ({"name": "db\nWARNING forged"}, "Dependency check name='db\\nWARNING forged' is invalid"),
+        # Labels and probe bodies show the name: no secret in it, at most 128 characters.
+        (
+            {"name": "postgresql://app:pa55word@db/orders"},
+            "Dependency check name='postgresql://app:***@db/orders' is invalid",
+        ),
+        (
+            {"name": "x" * 129},
+            f"Dependency check name='{'x' * 40}... (89 more characters)' is invalid",
+        ),
         ({"critical": "no"}, "Dependency check 'x': critical='no' is invalid"),
         ({"critical": 0}, "Dependency check 'x': critical=0 is invalid"),
         ({"interval": 1e-9}, "Dependency check 'x': interval=1e-09 is invalid"),

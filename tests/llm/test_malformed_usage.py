@@ -330,3 +330,16 @@ def test_counters_never_go_down_and_each_kind_of_fault_is_logged_once(
     assert len(faults) == 1
     assert model in faults[0].getMessage()
     assert "negative" in faults[0].getMessage()
+
+
+@pytest.mark.parametrize("form_name", ["anthropic-create", "openai-chat-stream"])
+def test_a_model_id_holding_a_key_is_masked_in_the_labels(
+    runtime: AgentRuntime, fake: FakeLLMServer, llm_value: Read, form_name: str
+) -> None:
+    """A reply whose model id holds an API key: the label shows ``***`` in its place."""
+    form = FORMS[form_name]
+    fake.response_model = "proxy/sk-live-0123456789abcdefXYZ"
+    _outcome(form, fake, "gpt-4o", runtime)
+    exposition = generate_latest(runtime.registry).decode()
+    assert "0123456789abcdef" not in exposition
+    assert _tokens(llm_value, form[0], "proxy/***") == [10, 5, 0, 0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics import exposition
 
 from greenlang_runtime import AgentRuntime
@@ -99,3 +99,22 @@ def test_error_types_are_bounded(runtime: AgentRuntime) -> None:
     assert metric_value(runtime, "agent_errors_total", {"error_type": "Error49"}) == 1
     assert metric_value(runtime, "agent_errors_total", {"error_type": "Error50"}) is None
     assert metric_value(runtime, "agent_errors_total", {"error_type": "other"}) == 10
+
+
+def test_an_error_type_is_masked_and_bounded_in_length(runtime: AgentRuntime) -> None:
+    """A class named like a key shows ``***``; one of 200 characters is counted as 'other'."""
+    keyed = type("sk-0123456789abcdefghij", (Exception,), {})
+    long = type("E" * 200, (Exception,), {})
+
+    @runtime.capability
+    def fail(payload: int) -> None:
+        raise (keyed, long)[payload]()
+
+    for which in (0, 1):
+        with pytest.raises((keyed, long)):
+            fail(which)
+    exposition = generate_latest(runtime.registry).decode()
+    assert "0123456789abcdef" not in exposition
+    assert "E" * 129 not in exposition
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "***"}) == 1
+    assert metric_value(runtime, "agent_errors_total", {"error_type": "other"}) == 1
