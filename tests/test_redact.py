@@ -6,12 +6,13 @@ import io
 import logging
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenlang_runtime import Settings
+from greenlang_runtime import Settings, _redact
 from greenlang_runtime._redact import MIN_SECRET_PREFIX, redact_text
 from greenlang_runtime.checks._check import describe_failure
 from greenlang_runtime.config import Identity
@@ -26,10 +27,26 @@ CONFIGURED = "Q9W8X7Z6pw"  # DATABASE_URL's password, set below
 PROVIDER_KEY = "QZQZ0000WXWX1111"  # OPENAI_API_KEY
 OTLP_HEADER = "XZXZ9999QQWW"  # OTEL_EXPORTER_OTLP_HEADERS=x-api-token=...
 
-_settings = Settings.from_env(
-    {"DATABASE_URL": f"postgresql://app:{CONFIGURED}@db/orders", "OPENAI_API_KEY": PROVIDER_KEY}
-)
-make_tracing(Identity(), {"OTEL_EXPORTER_OTLP_HEADERS": f"x-api-token={OTLP_HEADER}"})
+
+def _remember_the_runtimes_secrets() -> None:
+    """Settings and tracing made as an agent makes them: each tells the masking its secrets."""
+    Settings.from_env(
+        {"DATABASE_URL": f"postgresql://app:{CONFIGURED}@db/orders", "OPENAI_API_KEY": PROVIDER_KEY}
+    )
+    make_tracing(Identity(), {"OTEL_EXPORTER_OTLP_HEADERS": f"x-api-token={OTLP_HEADER}"})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _only_these_secrets() -> Iterator[None]:
+    """Only this module's secrets are known while it runs (others' would change exact counts)."""
+    saved = (dict(_redact._secrets), _redact._known)
+    _redact._secrets.clear()
+    _redact._known = None
+    _remember_the_runtimes_secrets()
+    yield
+    _redact._secrets.clear()
+    _redact._secrets.update(saved[0])
+    _redact._known = saved[1]
 
 
 def _json_line(text: str) -> str:
