@@ -102,15 +102,15 @@ class AgentRuntime:
             self.registry,
             sampled_trace_id=None if self.tracing is None else self.tracing.sampled_trace_id,
         )
-        # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
-        self.ledger = _ledger(self.identity, self.settings, self.registry)
-        # The agent_llm_* families are exposed from the start (rules and the
-        # dashboard query them); the collector imports no client or price data.
-        self._llm_metrics = LLMMetrics(self.identity, self.registry)
         # Set up with the first instrumented client (the price modules are not
-        # imported before), or now when prices or a budget are set: a bad
+        # imported before), or below when prices or a budget are set: a bad
         # GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
+        # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
+        self.ledger = _ledger(self.identity, self.settings, self.registry, self._count_llm_calls)
+        # The agent_llm_* families are exposed from the start (rules and the
+        # dashboard query them); the collector imports no client or price data.
+        self._llm_metrics = LLMMetrics(self.identity, self.registry, self._count_llm_calls)
         # LLM spans follow the runtime's environment, as its own spans do.
         self._environ = environ
         if self.settings.llm_prices_file is not None or self.settings.llm_budget_usd is not None:
@@ -293,6 +293,11 @@ class AgentRuntime:
         """``GET /metrics`` as an ASGI app (served on the metrics port)."""
         return self._metrics_app
 
+    def _count_llm_calls(self) -> None:
+        """Price and count the finished LLM calls, if a client was ever instrumented."""
+        if self._llm is not None:
+            self._llm.count_calls()
+
     @property
     def llm(self) -> LLMAccounting:
         """LLM token and cost accounting: ``runtime.llm.set_price(...)`` overrides a price."""
@@ -383,13 +388,18 @@ def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
     return own
 
 
-def _ledger(identity: Identity, settings: Settings, registry: CollectorRegistry) -> Ledger | None:
+def _ledger(
+    identity: Identity,
+    settings: Settings,
+    registry: CollectorRegistry,
+    before_flush: Callable[[], None],
+) -> Ledger | None:
     """The LLM usage ledger, when ``GL_LLM_LEDGER_URL`` asks for one (docs/llm.md)."""
     if settings.llm_ledger_url is None:
         return None
     from greenlang_runtime.ledger import Ledger
 
-    return Ledger.from_settings(identity, settings, registry)
+    return Ledger.from_settings(identity, settings, registry, before_flush)
 
 
 def _call_observers(ledger: Ledger | None, tracing: Tracing | None) -> list[CallObserver]:

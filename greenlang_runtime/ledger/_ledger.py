@@ -43,8 +43,8 @@ class Ledger:
     At a call's end, :meth:`mark` notes its capability and trace; when the
     call is counted, :meth:`add` makes its row with the cost the counter got
     and offers it to the buffer; the :attr:`writer` (a lifespan service)
-    writes the buffer out. ``before_flush`` is set by the LLM recorder: it
-    counts the finished calls, so that their rows are in the buffer.
+    writes the buffer out, after ``before_flush`` has counted the finished
+    LLM calls, so that their rows are in the buffer.
 
     Args:
         identity: the agent's identity, on every row.
@@ -54,6 +54,8 @@ class Ledger:
         flush_seconds: time between writes (``GL_LLM_LEDGER_FLUSH_SECONDS``).
         ping_seconds: how often an idle connection is checked.
         registry: where the ``agent_llm_ledger_*`` collector is registered.
+        before_flush: counts the finished LLM calls before each write
+            (:meth:`~greenlang_runtime.llm.LLMAccounting.count_calls`).
     """
 
     def __init__(
@@ -66,8 +68,9 @@ class Ledger:
         flush_seconds: float,
         ping_seconds: float,
         registry: CollectorRegistry | None = None,
+        before_flush: Callable[[], None] | None = None,
     ) -> None:
-        self.before_flush: Callable[[], None] | None = None
+        self._before_flush = before_flush
         self._who = (identity.agent_id, identity.version, identity.tenant_id, identity.environment)
         self.table = table
         self.capacity = capacity
@@ -89,7 +92,11 @@ class Ledger:
 
     @classmethod
     def from_settings(
-        cls, identity: Identity, settings: Settings, registry: CollectorRegistry | None
+        cls,
+        identity: Identity,
+        settings: Settings,
+        registry: CollectorRegistry | None,
+        before_flush: Callable[[], None] | None = None,
     ) -> Ledger:
         """The ledger ``GL_LLM_LEDGER_*`` ask for (``GL_LLM_LEDGER_URL`` must be set).
 
@@ -108,11 +115,12 @@ class Ledger:
             flush_seconds=settings.llm_ledger_flush_seconds,
             ping_seconds=settings.check_interval_seconds,
             registry=registry,
+            before_flush=before_flush,
         )
 
     def collect_calls(self) -> None:
         """Count the finished calls, which adds their rows to the buffer."""
-        before = self.before_flush
+        before = self._before_flush
         if before is not None:
             before()
 

@@ -42,7 +42,8 @@ class LLMAccounting:
             entry and the field.
         ledger: where each call also goes as one row (the usage ledger), if anywhere.
         metrics: the collector to count in (the runtime's, registered at its
-            start); ``None`` makes one and registers it in ``registry``.
+            start and made to run :meth:`count_calls` before each scrape);
+            ``None`` makes one so and registers it in ``registry``.
         budget: an LLM budget shared through Redis (``GL_LLM_BUDGET_*``):
             every call is reserved before it is sent and settled at its end.
         clock: seconds since the epoch; decides the budget's period.
@@ -62,7 +63,9 @@ class LLMAccounting:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         overrides = load_price_file(prices_file) if prices_file else None
-        self.metrics = metrics if metrics is not None else LLMMetrics(identity, registry)
+        if metrics is None:
+            metrics = LLMMetrics(identity, registry, before_collect=self.count_calls)
+        self.metrics = metrics
         self.prices = PriceBook(overrides)
         self.guard: BudgetGuard | None = None
         if budget is not None:
@@ -71,6 +74,10 @@ class LLMAccounting:
             self.guard = BudgetGuard(budget, identity, self.prices, registry=registry, clock=clock)
         spans = CallSpans(os.environ if environ is None else environ)
         self._calls = LLMCallLog(self.metrics, self.prices, ledger, self.guard, spans)
+
+    def count_calls(self) -> None:
+        """Price and count the finished calls (before a scrape, or a write of the ledger)."""
+        self._calls.drain()
 
     def instrument(self, client: _C) -> _C:
         """Count the calls of an ``anthropic`` or ``openai`` client (sync or async).

@@ -49,11 +49,9 @@ class LedgerSink(Protocol):
     ``mark`` runs on the call path, at the call's end and before its span
     ends (it notes what only the call's context knows: its capability, its
     trace, and its id on the span); ``add`` runs when the call is counted,
-    with the very cost the counter got. ``before_flush`` is set to the
-    call log's :meth:`LLMCallLog.drain`, which the ledger runs before it writes.
+    with the very cost the counter got. The ledger is made with the
+    accounting's ``count_calls`` to run before it writes.
     """
-
-    before_flush: Callable[[], None] | None
 
     def mark(self, span: Span | None) -> object:
         """Note the call's context; cheap, on the call path."""
@@ -247,14 +245,11 @@ class LLMCallLog:
         self.spans = spans if spans is not None else CallSpans(os.environ)
         self.prices = prices
         self.ledger = ledger
-        if ledger is not None:
-            ledger.before_flush = self.drain
         # Reserves before each call is sent (llm/_instrument.py) when a budget is set.
         self.guard = guard
         self._pending: deque[Call] = deque()
         self._drain_lock = threading.Lock()
         self._day = (-1, datetime.date(1970, 1, 1))
-        metrics.before_collect = self.drain
 
     def start(self, provider: str, route: Route, model: str, hold: Hold | None = None) -> Call:
         """A new call of ``model`` on ``route``, with its span when tracing is configured."""

@@ -100,15 +100,21 @@ class LLMMetrics(Collector):
     Args:
         identity: gives the ``agent_id, version, tenant_id`` labels.
         registry: where to register; ``None`` registers nowhere.
+        before_collect: brings the counts up to date before each scrape (it
+            counts the calls queued since the last one).
     """
 
-    def __init__(self, identity: Identity, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        registry: CollectorRegistry | None = None,
+        before_collect: Callable[[], None] | None = None,
+    ) -> None:
         self.identity = identity
         self._lock = threading.Lock()
         self._stats: dict[tuple[str, str], ModelStats] = {}
         self._models: dict[str, BoundedLabel] = {}
-        # Brings the counts up to date before a scrape (calls queued for counting).
-        self.before_collect: Callable[[], None] | None = None
+        self._before_collect = before_collect
         if registry is not None:
             registry.register(self)
 
@@ -170,8 +176,8 @@ class LLMMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         """Turn the current counts into metric families."""
         identity = self.identity.labels
-        if self.before_collect is not None:
-            self.before_collect()
+        if self._before_collect is not None:
+            self._before_collect()
         with self._lock:
             rows = [stats.snapshot() for stats in self._stats.values()]
         tokens = counter(
