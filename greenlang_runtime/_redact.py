@@ -111,10 +111,10 @@ def redact_text(text: str, secrets: Iterable[str] = (), *, limit: int | None = N
     of secrets).
 
     With ``limit``, the result is cut to ``limit`` characters after masking,
-    with a note of how many were left out, and only the
-    start that the cut shows is masked: the time is then linear in ``limit``,
-    whatever the length of ``text``, and what is shown is what masking all of
-    ``text`` would have shown, or less of it, never a part of a secret.
+    with a note of how many were left out, and only the start that the cut
+    shows is masked: the time is then linear in ``limit``, whatever the
+    length of ``text``, and what is shown is what masking all of ``text``
+    would have shown, or less of it, never a part of a secret.
     """
     remember(secrets)
     if limit is None:
