@@ -49,9 +49,10 @@ _KEY_VALUE: Final = re.compile(
     re.IGNORECASE,
 )
 # Header values that are credentials, as they show in reprs, dumps and messages.
+# The scheme word alone (``Authorization: Bearer`` and nothing after) is no value.
 _CREDENTIAL_HEADER: Final = re.compile(
     r"(?P<key>\b(?:proxy-)?authorization|x-api-key|api-key)(?P<sep>['\"]?\s*[:=]\s*['\"]?)"
-    r"(?P<scheme>(?:bearer|basic)\s+)?[^\s'\",;}]+",
+    r"(?P<scheme>(?:bearer|basic)\s+)?(?!(?:bearer|basic)(?![^\s'\",;}]))[^\s'\",;}]+",
     re.IGNORECASE,
 )
 # A bearer token anywhere (an exception text that quotes its request).
@@ -71,7 +72,9 @@ _MAX_PLACES: Final = 256
 # masks shorter than their secrets still fill the limit.
 _CUT_SLACK: Final = 256
 # A match that the end of a window may leave open (see _close_window).
-_OPEN_AT_END: Final = re.compile(r"://[^\s/]*\Z|\bsk-[A-Za-z0-9_-]{0,15}\Z")
+_OPEN_AT_END: Final = re.compile(
+    r"://[^\s/]*\Z|\b(?:s|sk(?:-[A-Za-z0-9_-]{0,15})?)\Z|\b(?i:b|be|bea|bear|beare|ba|bas|basi)\Z"
+)
 _SPACE: Final = re.compile(r"\s")
 
 _lock = threading.Lock()
@@ -162,7 +165,9 @@ def _close_window(window: str) -> str:
     Every other pattern masks its value up to the end of the window when the
     value runs past it. A URL's password runs to the last ``@`` before the
     next ``/`` or space, and an ``sk-`` key needs 16 characters: where either
-    may still be open at the end, the window ends before it.
+    may still be open at the end (``s`` and ``sk`` may be a key's start), the
+    window ends before it. So it does before a word that may be the start of
+    ``Bearer`` or ``Basic`` (a header's value would be masked in its place).
     """
     open_at_end = _OPEN_AT_END.search(window, _last_run_start(window))
     return window if open_at_end is None else window[: open_at_end.start()]

@@ -216,13 +216,19 @@ def _shown(cut: str) -> str:
     return head if note else cut
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(secret_texts(), st.integers(1, 2_000))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret_texts(), st.integers(1, 2_000), st.booleans())
 def test_a_cut_shows_the_start_of_the_whole_text_masked(
-    drawn: tuple[str, list[str]], limit: int
+    drawn: tuple[str, list[str]], limit: int, near_the_end: bool
 ) -> None:
-    """Masking only what a cut shows gives the start of the whole text masked, or less of it."""
+    """Masking only what a cut shows gives the start of the whole text masked, or less of it.
+
+    Half the cuts read up to somewhere in the text's last 2,000 characters,
+    where what is read ends inside a secret or its key word as often as not.
+    """
     text, secrets = drawn
+    if near_the_end:
+        limit = max(1, len(text) - _redact._CUT_SLACK - limit)
     shown = _shown(redact_text(text, limit=limit))
     whole = redact_text(text)
     assert len(shown) <= limit
@@ -258,6 +264,24 @@ def test_a_known_secret_across_the_end_of_what_is_read_is_masked_whole() -> None
     assert (
         redact_text(text, limit=100) == "password=*** " + "x" * 37 + " ***... (500 more characters)"
     )
+
+
+def test_reading_that_ends_inside_bearer_or_sk_leaves_the_word_out() -> None:
+    """``Authorization: Bea`` or ``sk`` at the end of what is read: left out, not masked in part.
+
+    Masked there, ``Bea`` would show as the header's value (``Authorization:
+    ***``) and ``sk`` as itself, where the whole text shows ``Bearer ***`` and
+    a masked key: what is shown would not be the start of the whole masked.
+    """
+    keys = (PROVIDER_KEY + " ") * 20  # 340 characters, masked to 80
+    header = keys + "Authorization: Bearer abcdefghijklmnop" + " tail" * 100
+    # Read: 102 + 256 = 358 characters, ending in "Bea" (Bearer starts at 355).
+    assert (
+        redact_text(header, limit=102) == "*** " * 20 + "Authorization: ... (523 more characters)"
+    )
+    key = keys + "sk-abcdefghijklmnopqrstuv" + " tail" * 100
+    # Read: 86 + 256 = 342 characters, ending in "sk".
+    assert redact_text(key, limit=86) == "*** " * 20 + "... (525 more characters)"
 
 
 def test_a_quoted_value_without_its_closing_quote_is_masked() -> None:
