@@ -1,21 +1,19 @@
-"""One LLM call from request to its last chunk, recorded exactly once."""
+"""The finished LLM calls of one agent: queued on the call path, priced and counted later."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from greenlang_runtime.llm._collector import MAX_MODEL_LENGTH
+from greenlang_runtime import metric_names as names
+from greenlang_runtime.llm._call import Call, Problems, Route, shown
 from greenlang_runtime.llm._tracing import CallSpans, end_span
-from greenlang_runtime.llm._usage import MAX_COUNT, Usage, salvage
+from greenlang_runtime.llm._usage import Usage
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
     from greenlang_runtime.llm.budget import BudgetGuard, Hold
     from greenlang_runtime.llm.pricing import PriceBook
 
-__all__ = ["Call", "LLMCallLog", "LedgerSink", "Route", "shown"]
+__all__ = ["DRAIN_AT", "LLMCallLog", "LedgerSink"]
 
 logger = logging.getLogger("greenlang_runtime.llm")
 
@@ -33,14 +31,10 @@ logger = logging.getLogger("greenlang_runtime.llm")
 _MAX_WARNINGS: Final = 10_000
 _warned: set[tuple[str, str, str]] = set()
 _warned_lock = threading.Lock()
-# How much of an outside value a log line shows.
-_SHOWN: Final = 128
 _EPOCH: Final = datetime.date(1970, 1, 1).toordinal()
 # Queued calls that make the call path count them itself, when nobody scrapes
 # (public: the benchmarks state it beside their figures).
 DRAIN_AT: Final = 1024
-# What a report held that could not be used: (kind, field=value).
-_Problems = list[tuple[str, str]]
 
 
 class LedgerSink(Protocol):
@@ -71,149 +65,6 @@ class LedgerSink(Protocol):
     ) -> None:
         """Add the call's row (``status``: success, error or abandoned)."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """What an API path is: its GenAI operation and how to read its usage.
-
-    Args:
-        operation: ``gen_ai.operation.name`` (``chat``, ``embeddings``).
-        observe: reads a whole response object into the call.
-        event: reads one stream chunk into the call; ``False`` hides the chunk.
-        prepare_stream: the request options of a stream, changed as the
-            provider needs (asking for its usage), or ``None``: sent as they are.
-    """
-
-    operation: str
-    observe: Callable[[Call, Any], None]
-    event: Callable[[Call, Any], bool]
-    prepare_stream: Callable[[Any, Call], Any] | None = None
-
-
-class Call:
-    """One call in flight: its usage so far, and whether it has been recorded.
-
-    A finished call is also the record the call log queues for counting:
-    its end sets ``failed``, ``seconds``, ``ended`` and ``mark``, so that
-    nothing else is built on the call path.
-    """
-
-    __slots__ = (
-        "abandoned",
-        "done",
-        "ended",
-        "failed",
-        "first_token",
-        "hide_usage_chunk",
-        "hold",
-        "log",
-        "mark",
-        "model",
-        "problems",
-        "provider",
-        "response_model",
-        "route",
-        "seconds",
-        "span",
-        "started",
-        "usage",
-    )
-    # Set at the call's end by LLMCallLog.record (never read before it).
-    failed: bool
-    seconds: float
-    ended: float
-    mark: object
-
-    def __init__(
-        self,
-        log: LLMCallLog,
-        provider: str,
-        route: Route,
-        model: str,
-        span: Span | None,
-        hold: Hold | None = None,
-    ) -> None:
-        self.log = log
-        # The call's budget reservation, settled when the call is recorded.
-        self.hold = hold
-        self.provider = provider
-        self.route = route
-        self.model = model
-        self.response_model: str | None = None
-        self.usage = Usage()
-        self.span = span
-        self.first_token: float | None = None
-        self.hide_usage_chunk = False
-        self.problems: _Problems | None = None
-        self.done = False
-        self.abandoned = False
-        self.started = time.perf_counter()
-
-    def count(self, field: str, value: Any) -> int:
-        """The token count that report field ``field`` holds; an unusable one is noted."""
-        if type(value) is int and 0 <= value <= MAX_COUNT:
-            return value
-        if value is None:
-            return 0
-        counted, kind = salvage(value)
-        self.note(kind, f"{field}={shown(value)}, counted as {counted}")
-        return counted
-
-    def report_model(self, value: Any) -> None:
-        """Take the model id a response reports; one that is not a string is noted, not taken."""
-        if type(value) is str:
-            if value:
-                self.response_model = value
-        elif value is not None:
-            self.note(
-                "a model that is not a string",
-                f"model={shown(value)}, counted under the model the request named",
-            )
-
-    def note(self, kind: str, detail: str) -> None:
-        """Keep a problem of the report for the log (written off the call path, once per kind)."""
-        problems = self.problems
-        if problems is None:
-            problems = self.problems = []
-        elif any(known == kind for known, _ in problems):
-            # A stream repeats its faults in every chunk: one per kind is enough.
-            return
-        problems.append((kind, detail))
-
-    def observe(self, result: Any) -> None:
-        """Read the usage of a whole response; what cannot be read is noted, never raised."""
-        try:
-            self.route.observe(self, result)
-        except Exception as error:
-            self.unreadable(error)
-
-    def unreadable(self, error: Exception) -> None:
-        """Note a response or chunk whose reading failed: the call keeps what was read."""
-        self.note("a response that could not be read", f"{type(error).__name__}: {error}"[:_SHOWN])
-
-    def mark_first_token(self) -> None:
-        """The first generated chunk has reached the caller (streams)."""
-        if self.first_token is None:
-            self.first_token = time.perf_counter() - self.started
-
-    def finish(self, error: BaseException | None = None) -> None:
-        """Record the call with what is known now; later calls do nothing."""
-        if self.done:
-            return
-        self.done = True
-        self.log.record(self, error)
-
-    def abandon(self) -> None:
-        """The caller stopped reading before the end: record what is known now, once."""
-        if not self.done:
-            self.abandoned = True
-            self.finish()
-
-
-def abandoned(error: BaseException) -> bool:
-    """Whether ``error`` means the caller stopped reading, not that the call failed."""
-    return isinstance(error, GeneratorExit | asyncio.CancelledError)
 
 
 class LLMCallLog:
@@ -254,7 +105,7 @@ class LLMCallLog:
     def start(self, provider: str, route: Route, model: str, hold: Hold | None = None) -> Call:
         """A new call of ``model`` on ``route``, with its span when tracing is configured."""
         span = self.spans.start(provider, route.operation, model)
-        return Call(self, provider, route, model, span, hold)
+        return Call(self.record, provider, route, model, span, hold)
 
     def record(self, call: Call, error: BaseException | None) -> None:
         """Queue ``call`` for counting; end its span."""
@@ -286,14 +137,14 @@ class LLMCallLog:
         provider, model, usage = call.provider, call.response_model or call.model, call.usage
         if call.problems is not None:
             _warn_problems(provider, model, call.problems)
-        if len(model) > MAX_MODEL_LENGTH:
+        if len(model) > names.MAX_LABEL_VALUE_CHARS:
             _warn_once(
                 provider,
                 model,
                 "long",
                 "%s model %s has an id longer than %d characters: it is counted "
                 'under model="other" in the agent_llm_* series.',
-                MAX_MODEL_LENGTH,
+                names.MAX_LABEL_VALUE_CHARS,
             )
         price = self.prices.price(provider, model, self._on(call.ended))
         failed = call.failed
@@ -329,19 +180,9 @@ class LLMCallLog:
         return day
 
 
-def shown(value: Any) -> str:
-    """``repr(value)``, cut to a length a log line can carry."""
-    if isinstance(value, str) and len(value) > _SHOWN:
-        # repr() of the whole of a huge string would cost its length.
-        value = value[:_SHOWN]
-    # repr() of a huge int costs time quadratic in its digits, and raises past 4300.
-    text = repr(value) if not isinstance(value, int) or value.bit_length() < 512 else "<huge int>"
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
-
-
 def _warn_once(provider: str, model: str, kind: str, message: str, *args: object) -> bool:
     """Log ``message`` (``provider`` and the model first) once per (provider, model, kind)."""
-    key = (provider, model[: MAX_MODEL_LENGTH + 1], kind)
+    key = (provider, model[: names.MAX_LABEL_VALUE_CHARS + 1], kind)
     if key in _warned:
         return False
     with _warned_lock:
@@ -364,7 +205,7 @@ def _warn_unpriced(provider: str, model: str) -> None:
     )
 
 
-def _warn_problems(provider: str, model: str, problems: _Problems) -> None:
+def _warn_problems(provider: str, model: str, problems: Problems) -> None:
     """One WARNING per kind of unusable report per model, however many calls report it."""
     for kind, detail in problems:
         _warn_once(

@@ -3,7 +3,7 @@
 Like ``metrics.py``, an LLM call only does arithmetic on a per-model record;
 prometheus_client families are built when ``/metrics`` is scraped. Model
 names come from outside, so each provider keeps at most ``MAX_MODELS`` of
-them, each masked and at most ``MAX_MODEL_LENGTH`` characters long
+them, each masked and at most 128 characters long
 (:class:`~greenlang_runtime.metrics.families.BoundedLabel`); the rest are
 counted under ``model="other"`` and totals stay exact.
 """
@@ -31,13 +31,11 @@ from greenlang_runtime.metrics.families import (
 
 __all__ = [
     "MAX_MODELS",
-    "MAX_MODEL_LENGTH",
     "LLMMetrics",
     "ModelStats",
 ]
 
 MAX_MODELS: Final = 25
-MAX_MODEL_LENGTH: Final = names.MAX_LABEL_VALUE_CHARS
 # LLM calls last seconds to minutes; the first token comes within seconds.
 
 _DURATION_BOUNDS = names.bucket_bounds(names.LLM_DURATION_BUCKETS)

@@ -9,7 +9,7 @@ retries, whatever form the caller used; paths that are not LLM calls
 (:func:`uninstrument`) leaves the client as it was.
 
 What a provider does differently (its routes, how it reads usage, asking a
-stream for its usage) is in its route table (:class:`~._calls.Route`); the
+stream for its usage) is in its route table (:class:`~._call.Route`); the
 sync and async wrappers share :class:`_Wrapper`'s steps and differ only
 where they await.
 """
@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from greenlang_runtime.llm._calls import Call, LLMCallLog, Route
+from greenlang_runtime.llm._call import Call, Route
+from greenlang_runtime.llm._calls import LLMCallLog
 from greenlang_runtime.llm._providers import provider_of
 from greenlang_runtime.llm._streams import follow, follow_async
 from greenlang_runtime.llm._tracing import use_span, with_trace_context

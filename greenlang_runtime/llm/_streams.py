@@ -15,7 +15,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from greenlang_runtime.llm._calls import Call, abandoned
+from greenlang_runtime.llm._call import Call, abandoned
 
 __all__ = ["AsyncEvents", "SyncEvents", "follow", "follow_async"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenlang_runtime.llm._calls import Call, Route, shown
+from greenlang_runtime.llm._call import Call, Route, shown
 from greenlang_runtime.llm._usage import MAX_COUNT, Usage
 
 __all__ = ["PROVIDER", "ROUTES", "stream_types"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from greenlang_runtime.llm._calls import Call, Route, shown
+from greenlang_runtime.llm._call import Call, Route, shown
 
 __all__ = ["PROVIDER", "ROUTES", "stream_types", "with_usage"]
 

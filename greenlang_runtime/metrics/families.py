@@ -38,22 +38,21 @@ class BoundedLabel:
 
     A value is shown as :func:`~greenlang_runtime._redact.redact_text` masks
     it (a model id or an exception's class name holding a key shows ``***``
-    in its place); one longer than ``max_length`` characters becomes
-    ``other``, and so does every value after the first ``limit`` distinct ones.
+    in its place); one longer than ``MAX_LABEL_VALUE_CHARS`` characters
+    becomes ``other``, and so does every value after the first ``limit``
+    distinct ones.
     Totals stay exact: what overflows is counted under ``other``, never
     dropped. Not locked: callers hold their collector's lock, or accept that
     two threads racing on the very last free place may both take it.
 
     Args:
         limit: how many distinct values are kept.
-        max_length: the longest value kept, in characters.
     """
 
-    __slots__ = ("_limit", "_max_length", "_seen")
+    __slots__ = ("_limit", "_seen")
 
-    def __init__(self, limit: int, max_length: int = MAX_LABEL_VALUE_CHARS) -> None:
+    def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._max_length = max_length
         # Each value admitted, and what it shows as (itself, or masked).
         self._seen: dict[str, str] = {}
 
@@ -62,7 +61,7 @@ class BoundedLabel:
         shown = seen.get(value)
         if shown is not None:
             return shown
-        if len(seen) >= self._limit or len(value) > self._max_length:
+        if len(seen) >= self._limit or len(value) > MAX_LABEL_VALUE_CHARS:
             return OTHER
         shown = seen[value] = redact_text(value)
         return shown
