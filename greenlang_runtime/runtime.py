@@ -10,24 +10,20 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from prometheus_client import CollectorRegistry
 
+from greenlang_runtime import _assembly as assembly
 from greenlang_runtime._types import ASGIApp
-from greenlang_runtime.capabilities import CallObserver, Capability, describe
+from greenlang_runtime.capabilities import Capability, describe
 from greenlang_runtime.checks import (
-    CheckRunner,
-    DependencyMetrics,
-    configured_checks,
     custom_check,
     validate_check,
 )
-from greenlang_runtime.config import Identity, Settings, unknown_variable_warnings
+from greenlang_runtime.config import Identity, Settings
 from greenlang_runtime.exceptions import CapabilityError, ConfigError
 from greenlang_runtime.llm import LLMMetrics
 from greenlang_runtime.metrics import AgentMetrics
 from greenlang_runtime.serving import (
-    DefaultRegistryCollector,
     Hook,
     LoopWatchdog,
-    Service,
     StartupShutdown,
     TaskTracker,
     make_metrics_app,
@@ -37,9 +33,7 @@ from greenlang_runtime.serving.lifecycle import Lifecycle
 from greenlang_runtime.tracing import make_tracing
 
 if TYPE_CHECKING:
-    from greenlang_runtime.ledger import Ledger
     from greenlang_runtime.llm import LLMAccounting
-    from greenlang_runtime.tracing import Tracing
 
 __all__ = ["AgentRuntime"]
 
@@ -92,8 +86,8 @@ class AgentRuntime:
         )
         # Warnings are logged when serving starts, in the format the logs are
         # configured with then (the runtime is usually built before, at import).
-        self.settings, warnings = _settings(settings, environ)
-        self.registry = _registry(registry)
+        self.settings, warnings = assembly.read_settings(settings, environ)
+        self.registry = assembly.make_registry(registry)
         # Spans, when the application or OTEL_* asks for them; None: the
         # OpenTelemetry API is never called.
         self.tracing = make_tracing(self.identity, environ)
@@ -107,7 +101,9 @@ class AgentRuntime:
         # GL_LLM_PRICES_FILE fails the start.
         self._llm: LLMAccounting | None = None
         # The LLM usage ledger, when GL_LLM_LEDGER_URL asks for one (docs/llm.md).
-        self.ledger = _ledger(self.identity, self.settings, self.registry, self._count_llm_calls)
+        self.ledger = assembly.make_ledger(
+            self.identity, self.settings, self.registry, self._count_llm_calls
+        )
         # The agent_llm_* families are exposed from the start (rules and the
         # dashboard query them); the collector imports no client or price data.
         self._llm_metrics = LLMMetrics(self.identity, self.registry, self._count_llm_calls)
@@ -117,8 +113,8 @@ class AgentRuntime:
             self._llm = self.llm
         self.capabilities: dict[str, Capability] = {}
         # Told of every capability call (tracing, LLM accounting hook in here).
-        self.call_observers = _call_observers(self.ledger, self.tracing)
-        self.checks = _checks(
+        self.call_observers = assembly.call_observers(self.ledger, self.tracing)
+        self.checks = assembly.make_checks(
             self.identity, self.settings, self.registry, self.ledger, self.tracing
         )
         self._build_serving(app, warnings)
@@ -142,7 +138,7 @@ class AgentRuntime:
             self._startup_hooks,
             self._shutdown_hooks,
             self.settings.shutdown_hooks_timeout_seconds,
-            services=_services(watchdog, self.checks, self.ledger, self._llm, self.tracing),
+            services=assembly.services(watchdog, self.checks, self.ledger, self._llm, self.tracing),
             tasks=self._tasks,
             drain_timeout=self.settings.drain_timeout_seconds,
             app=app,
@@ -368,90 +364,3 @@ class AgentRuntime:
         )
         if status != 0:
             raise SystemExit(status)
-
-
-def _settings(
-    settings: Settings | None, environ: Mapping[str, str] | None
-) -> tuple[Settings, list[str]]:
-    """``settings``, else read from the environment with its unknown-variable warnings."""
-    if settings is not None:
-        return settings, []
-    return Settings.from_env(environ), unknown_variable_warnings(environ)
-
-
-def _registry(registry: CollectorRegistry | None) -> CollectorRegistry:
-    """``registry``, else the runtime's own, which also exposes the default registry."""
-    if registry is not None:
-        return registry
-    own = CollectorRegistry(auto_describe=True)
-    own.register(DefaultRegistryCollector())
-    return own
-
-
-def _ledger(
-    identity: Identity,
-    settings: Settings,
-    registry: CollectorRegistry,
-    before_flush: Callable[[], None],
-) -> Ledger | None:
-    """The LLM usage ledger, when ``GL_LLM_LEDGER_URL`` asks for one (docs/llm.md)."""
-    if settings.llm_ledger_url is None:
-        return None
-    from greenlang_runtime.ledger import Ledger
-
-    return Ledger.from_settings(identity, settings, registry, before_flush)
-
-
-def _call_observers(ledger: Ledger | None, tracing: Tracing | None) -> list[CallObserver]:
-    """Told of every capability call: the ledger's, then tracing's (LLM accounting adds its own)."""
-    observers: list[CallObserver] = []
-    if ledger is not None:
-        observers.append(ledger.observer)
-    if tracing is not None:
-        observers.append(tracing.capability_spans)
-    return observers
-
-
-def _checks(
-    identity: Identity,
-    settings: Settings,
-    registry: CollectorRegistry,
-    ledger: Ledger | None,
-    tracing: Tracing | None,
-) -> CheckRunner:
-    """The dependency checks the settings ask for, and the ledger's database."""
-    checks = configured_checks(
-        settings,
-        DependencyMetrics(identity.labels, registry),
-        trace_failure=None if tracing is None else tracing.check_failed,
-    )
-    if ledger is not None:
-        checks.add(
-            ledger.check(
-                timeout=settings.check_timeout_seconds, interval=settings.check_interval_seconds
-            )
-        )
-    return checks
-
-
-def _services(
-    watchdog: LoopWatchdog,
-    checks: CheckRunner,
-    ledger: Ledger | None,
-    llm: LLMAccounting | None,
-    tracing: Tracing | None,
-) -> list[Service]:
-    """The background services, in start order (they stop in reverse)."""
-    services: list[Service] = [watchdog, checks]
-    if ledger is not None:
-        # Stopped first: its last write still has the checks' state to report.
-        services.append(ledger.writer)
-    if llm is not None and llm.guard is not None:
-        from greenlang_runtime.llm.budget import BudgetService
-
-        # Stopped after the drain: the calls that ended are settled in Redis.
-        services.append(BudgetService(llm.guard))
-    if tracing is not None:
-        # Stopped last: the others' spans are flushed too.
-        services.insert(0, tracing.flush)
-    return services
